@@ -1,0 +1,59 @@
+# Every target builds what it needs from scratch: a fresh clone runs `make test` or `make run`.
+SHELL := /bin/bash
+export PYENV_VERSION ?= 3.12.1
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= us-east-1
+
+PYTHON ?= python3.12
+VENV := .venv
+SAM_VENV := .venv-sam
+BIN := $(VENV)/bin
+# The SAM CLI pins boto3 and pydantic below the versions the app runs, so it gets its own venv.
+SAM := $(SAM_VENV)/bin/sam
+
+.PHONY: install lint format test test-unit test-integration test-localcloud test-e2e validate build run bench clean
+
+install: $(VENV)/.installed $(SAM_VENV)/.installed
+
+$(VENV)/.installed: requirements-dev.txt layers/shop/requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(SAM_VENV)/.installed: requirements-sam.txt
+	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-sam.txt
+	touch $@
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy functions layers/shop/shop localcloud tests bench
+
+format: $(VENV)/.installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+validate: $(SAM_VENV)/.installed
+	$(SAM) validate --lint --template template.yaml
+
+build: $(SAM_VENV)/.installed
+	PATH="$$(dirname $$(pyenv which python3.12 2>/dev/null || command -v python3.12)):$$PATH" $(SAM) build --template template.yaml
+
+test-unit: $(VENV)/.installed
+	$(BIN)/pytest tests/unit
+
+test-integration: $(VENV)/.installed
+	$(BIN)/pytest tests/integration
+
+test-localcloud: $(VENV)/.installed
+	$(BIN)/pytest tests/localcloud
+
+test-e2e: $(VENV)/.installed
+	$(BIN)/pytest tests/e2e
+
+test: install lint validate
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .mypy_cache .pytest_cache .ruff_cache

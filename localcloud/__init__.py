@@ -1,0 +1,1 @@
+"""Runs a SAM application of Python functions on one machine, without Docker or an AWS account."""
