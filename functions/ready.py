@@ -1,0 +1,14 @@
+"""GET /ready"""
+
+from shop.composition import readiness_probe
+from shop.http import ApiRequest, ApiResponse, endpoint
+from shop.routes import READY
+from shop.settings import load_settings
+
+probe = readiness_probe(load_settings())
+
+
+@endpoint(READY)
+def handler(request: ApiRequest) -> ApiResponse:
+    readiness = probe.check()
+    return ApiResponse(200 if readiness.status == "ready" else 503, readiness)

@@ -1,0 +1,1 @@
+"""Shop API's domain layer: business rules, ports and the adapters that reach AWS."""

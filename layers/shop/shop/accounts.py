@@ -1,0 +1,60 @@
+"""Registration, login and the caller's profile."""
+
+from __future__ import annotations
+
+from shop.clock import Clock, isoformat
+from shop.errors import NotFound, Unauthenticated
+from shop.ids import new_ulid
+from shop.models import AccessToken, Credential, LoginRequest, RegisterRequest, User
+from shop.passwords import PasswordHasher
+from shop.ports import UserRepository
+from shop.tokens import TokenService
+
+DEFAULT_ROLES = ("customer",)
+_BAD_LOGIN = "the email or password is wrong"
+
+
+class AccountService:
+    """Creates accounts and reads them back."""
+
+    def __init__(self, users: UserRepository, hasher: PasswordHasher, clock: Clock) -> None:
+        self._users = users
+        self._hasher = hasher
+        self._clock = clock
+
+    def register(self, request: RegisterRequest) -> User:
+        now = self._clock.now()
+        user = User(
+            id=new_ulid(now), email=request.email, name=request.name, roles=DEFAULT_ROLES, created_at=isoformat(now)
+        )
+        credential = Credential(
+            user_id=user.id, email=user.email, password_hash=self._hasher.hash(request.password), roles=user.roles
+        )
+        self._users.add(user, credential)
+        return user
+
+    def profile(self, user_id: str) -> User:
+        user = self._users.get(user_id)
+        if user is None:
+            raise NotFound("the account no longer exists")
+        return user
+
+
+class LoginService:
+    """Exchanges an email and password for an access token."""
+
+    def __init__(self, users: UserRepository, hasher: PasswordHasher, tokens: TokenService) -> None:
+        self._users = users
+        self._hasher = hasher
+        self._tokens = tokens
+
+    def login(self, request: LoginRequest) -> AccessToken:
+        credential = self._users.credential_for(request.email)
+        if credential is None:
+            self._hasher.verify_dummy(request.password)
+            raise Unauthenticated(_BAD_LOGIN)
+        if not self._hasher.verify(credential.password_hash, request.password):
+            raise Unauthenticated(_BAD_LOGIN)
+        if self._hasher.needs_rehash(credential.password_hash):
+            self._users.replace_password_hash(credential, self._hasher.hash(request.password))
+        return self._tokens.issue(credential.user_id, credential.roles)

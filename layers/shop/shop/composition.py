@@ -1,0 +1,94 @@
+"""Builds each function's services from settings, once per cold start.
+
+Creating a client makes no network call, so importing a handler never reaches AWS. Endpoints
+come from the standard AWS_ENDPOINT_URL variables, so nothing here knows where it runs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+from shop.accounts import AccountService, LoginService
+from shop.clock import SystemClock
+from shop.cursors import CursorCodec
+from shop.dynamo import DynamoOrderRepository, DynamoUserRepository
+from shop.orders import OrderService
+from shop.passwords import PasswordHasher
+from shop.readiness import ReadinessProbe
+from shop.settings import Settings
+from shop.signing_keys import SecretsManagerSigningKey
+from shop.sqs import SqsJobQueue
+from shop.tokens import TokenService
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_sqs import SQSClient
+
+# API Gateway gives up after 29 s; a request must fail fast enough to answer within that, with
+# the SDK's standard retry mode absorbing throttling and brief faults.
+CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
+_CLOCK = SystemClock()
+
+
+def _client(service: str) -> Any:
+    return boto3.session.Session().client(service, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+
+
+def dynamodb_client() -> DynamoDBClient:
+    client: DynamoDBClient = _client("dynamodb")
+    return client
+
+
+def sqs_client() -> SQSClient:
+    client: SQSClient = _client("sqs")
+    return client
+
+
+def secrets_client() -> SecretsManagerClient:
+    client: SecretsManagerClient = _client("secretsmanager")
+    return client
+
+
+def signing_key(settings: Settings) -> SecretsManagerSigningKey:
+    return SecretsManagerSigningKey(
+        secrets_client(), settings.signing_key_secret_id, cache_seconds=settings.signing_key_cache_seconds, clock=_CLOCK
+    )
+
+
+def token_service(settings: Settings) -> TokenService:
+    return TokenService(
+        signing_key(settings),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl_seconds=settings.token_ttl_seconds,
+        clock=_CLOCK,
+    )
+
+
+def account_service(settings: Settings) -> AccountService:
+    return AccountService(DynamoUserRepository(dynamodb_client(), settings.table_name), PasswordHasher(), _CLOCK)
+
+
+def login_service(settings: Settings) -> LoginService:
+    users = DynamoUserRepository(dynamodb_client(), settings.table_name)
+    return LoginService(users, PasswordHasher(), token_service(settings))
+
+
+def order_service(settings: Settings) -> OrderService:
+    return OrderService(
+        DynamoOrderRepository(dynamodb_client(), settings.table_name),
+        SqsJobQueue(sqs_client(), settings.payments_queue_url),
+        CursorCodec(signing_key(settings)),
+        _CLOCK,
+        idempotency_ttl_seconds=settings.idempotency_ttl_seconds,
+        pause_payment_dispatch=settings.pause_payment_dispatch,
+    )
+
+
+def readiness_probe(settings: Settings) -> ReadinessProbe:
+    queues = {"payments": settings.payments_queue_url, "notifications": settings.notifications_queue_url}
+    return ReadinessProbe(dynamodb_client(), settings.table_name, sqs_client(), queues)

@@ -1,0 +1,86 @@
+"""The domain's errors. `shop.http` maps each class to one HTTP status."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class DomainError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+    title = "Domain error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(DomainError):
+    """The resource does not exist, or belongs to someone else."""
+
+    title = "Not found"
+
+
+class Conflict(DomainError):
+    """The request contradicts the current state (a taken email, a reused idempotency key)."""
+
+    title = "Conflict"
+
+
+class Unauthenticated(DomainError):
+    """Credentials are missing, wrong or expired."""
+
+    title = "Unauthorized"
+
+
+class Forbidden(DomainError):
+    """The caller is known but may not do this."""
+
+    title = "Forbidden"
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One failing input field, by its location in the request."""
+
+    location: str
+    message: str
+
+
+class Invalid(DomainError):
+    """The input breaks a rule; `fields` names the failing fields."""
+
+    title = "Validation failed"
+
+    def __init__(self, detail: str, fields: Sequence[FieldProblem] = ()) -> None:
+        super().__init__(detail)
+        self.fields = tuple(fields)
+
+
+class MalformedRequest(DomainError):
+    """The request cannot be read at all (not JSON, a tampered cursor)."""
+
+    title = "Bad request"
+
+
+class PayloadTooLarge(DomainError):
+    """The request body is over the limit."""
+
+    title = "Payload too large"
+
+
+class Throttled(DomainError):
+    """Too many attempts; retry after `retry_after` seconds."""
+
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class Unavailable(DomainError):
+    """A dependency is down; the caller may retry."""
+
+    title = "Service unavailable"

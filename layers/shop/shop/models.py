@@ -1,0 +1,149 @@
+"""Request, response and entity models, with the limits the API promises."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+
+ALLOWED_CURRENCIES = ("USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF", "SEK", "NOK", "DKK")
+Currency = Literal["USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF", "SEK", "NOK", "DKK"]
+# Stripe's ceiling for one charge is eight digits of minor units; a larger order could never
+# be paid, so it is refused when placed rather than failing later in the worker.
+MAX_ORDER_TOTAL = 99_999_999
+
+# Deliberately simple: a full RFC 5322 parser accepts addresses no mail system delivers to.
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+
+
+def _normalise_email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError("not a valid email address")
+    return value.lower()
+
+
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_normalise_email)]
+Password = Annotated[str, StringConstraints(min_length=12, max_length=128)]
+PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Sku = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+PaymentMethod = Annotated[str, StringConstraints(pattern=r"^pm_[A-Za-z0-9_]+$", max_length=100)]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Output(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class OrderStatus(StrEnum):
+    PENDING_PAYMENT = "pending_payment"
+    PAID = "paid"
+    PAYMENT_FAILED = "payment_failed"
+
+
+class RegisterRequest(_Input):
+    email: Email
+    password: Password
+    name: PersonName
+
+
+class LoginRequest(_Input):
+    email: Email
+    password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class OrderItem(_Input):
+    sku: Sku
+    quantity: Annotated[StrictInt, Field(ge=1, le=1000)]
+    unit_price: Annotated[StrictInt, Field(ge=1, le=10_000_000, description="Minor units of the currency")]
+
+
+class CreateOrderRequest(_Input):
+    items: Annotated[list[OrderItem], Field(min_length=1, max_length=50)]
+    currency: Currency
+    payment_method: PaymentMethod
+
+
+class ListOrdersQuery(_Input):
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    cursor: Annotated[str | None, StringConstraints(max_length=2048)] = None
+    status: OrderStatus | None = None
+
+
+class User(_Output):
+    id: str
+    email: str
+    name: str
+    roles: tuple[str, ...]
+    created_at: str
+
+
+class Credential(_Output):
+    """What login needs, stored under the email so one read answers it."""
+
+    user_id: str
+    email: str
+    password_hash: str
+    roles: tuple[str, ...]
+
+
+class AccessToken(_Output):
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int
+
+
+class Principal(_Output):
+    """The authenticated caller, as the authorizer hands it to the routes."""
+
+    user_id: str
+    roles: tuple[str, ...] = ()
+
+
+class Order(_Output):
+    id: str
+    user_id: str
+    status: OrderStatus
+    items: tuple[OrderItem, ...]
+    currency: Currency
+    total: int
+    payment_method: str
+    created_at: str
+    updated_at: str
+    correlation_id: str | None = None
+
+
+class OrderView(_Output):
+    """An order as its owner sees it."""
+
+    id: str
+    status: OrderStatus
+    items: tuple[OrderItem, ...]
+    currency: Currency
+    total: int
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def of(cls, order: Order) -> OrderView:
+        return cls.model_validate(order.model_dump(include=set(cls.model_fields)))
+
+
+class OrderPage(_Output):
+    items: list[OrderView]
+    next_cursor: str | None
+
+
+class Health(_Output):
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(_Output):
+    status: Literal["ready", "unavailable"]
+    checks: dict[str, str]

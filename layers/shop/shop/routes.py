@@ -1,0 +1,116 @@
+"""Every HTTP route: the one description that handlers parse with and the OpenAPI document is built from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from shop.models import (
+    AccessToken,
+    CreateOrderRequest,
+    Health,
+    ListOrdersQuery,
+    LoginRequest,
+    OrderPage,
+    OrderView,
+    Readiness,
+    RegisterRequest,
+    User,
+)
+
+
+@dataclass(frozen=True)
+class Route:
+    """One operation: where it lives, what it takes, what it answers, and which function serves it."""
+
+    operation_id: str
+    method: str
+    path: str
+    function: str
+    summary: str
+    success_status: int = 200
+    request_body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    public: bool = False
+    errors: tuple[int, ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
+    # Non-JSON answers (the docs page) name their media type here.
+    media_type: str = "application/json"
+
+
+REGISTER = Route(
+    "register",
+    "POST",
+    "/auth/register",
+    "RegisterFunction",
+    "Create an account",
+    success_status=201,
+    request_body=RegisterRequest,
+    response=User,
+    public=True,
+    errors=(400, 409, 413, 422, 429),
+)
+LOGIN = Route(
+    "login",
+    "POST",
+    "/auth/login",
+    "LoginFunction",
+    "Exchange email and password for an access token",
+    request_body=LoginRequest,
+    response=AccessToken,
+    public=True,
+    errors=(400, 401, 413, 422, 429),
+)
+ME = Route("getMe", "GET", "/me", "MeFunction", "The caller's account", response=User, errors=(401, 404))
+CREATE_ORDER = Route(
+    "createOrder",
+    "POST",
+    "/orders",
+    "CreateOrderFunction",
+    "Place an order; payment happens asynchronously",
+    success_status=201,
+    request_body=CreateOrderRequest,
+    response=OrderView,
+    errors=(400, 401, 413, 422),
+    headers=(("Idempotency-Key", "Makes a retried request return the order the first one created"),),
+)
+GET_ORDER = Route(
+    "getOrder",
+    "GET",
+    "/orders/{order_id}",
+    "GetOrderFunction",
+    "One of the caller's orders",
+    response=OrderView,
+    errors=(401, 404),
+)
+LIST_ORDERS = Route(
+    "listOrders",
+    "GET",
+    "/orders",
+    "ListOrdersFunction",
+    "The caller's orders, newest first",
+    query=ListOrdersQuery,
+    response=OrderPage,
+    errors=(400, 401, 422),
+)
+HEALTH = Route(
+    "health", "GET", "/health", "HealthFunction", "Liveness: answers without touching AWS", response=Health, public=True
+)
+READY = Route(
+    "ready",
+    "GET",
+    "/ready",
+    "ReadyFunction",
+    "Readiness: DynamoDB and SQS are reachable",
+    response=Readiness,
+    public=True,
+    errors=(503,),
+)
+OPENAPI = Route("openapi", "GET", "/openapi.json", "DocsFunction", "This OpenAPI document", public=True)
+DOCS = Route(
+    "docs", "GET", "/docs", "DocsFunction", "Interactive API documentation", public=True, media_type="text/html"
+)
+
+ROUTES = (REGISTER, LOGIN, ME, CREATE_ORDER, GET_ORDER, LIST_ORDERS, HEALTH, READY, OPENAPI, DOCS)
