@@ -60,7 +60,11 @@ def build_document(server_url: str) -> dict[str, Any]:
 def _models() -> list[tuple[type[BaseModel], Any]]:
     found: list[tuple[type[BaseModel], Any]] = []
     for route in ROUTES:
-        for model, mode in ((route.request_body, "validation"), (route.response, "serialization")):
+        for model, mode in (
+            (route.request_body, "validation"),
+            (route.query, "validation"),
+            (route.response, "serialization"),
+        ):
             if model is not None and (model, mode) not in found:
                 found.append((model, mode))
     return found
@@ -79,7 +83,7 @@ def _operation(route: Route, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
         for name, text in route.headers
     ]
     if route.query is not None:
-        properties = route.query.model_json_schema()["properties"]
+        properties = route.query.model_json_schema(ref_template=_REF)["properties"]
         parameters += [
             {"name": name, "in": "query", "required": False, "schema": schema} for name, schema in properties.items()
         ]

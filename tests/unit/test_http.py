@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from shop.errors import Conflict, NotFound, Throttled, Unavailable
+from shop.http import MAX_BODY_BYTES, ApiRequest, ApiResponse, endpoint
+from shop.models import CreateOrderRequest, Health
+from shop.routes import HEALTH
+from tests.support.events import FakeLambdaContext, api_event, json_body
+
+
+def call(fn: Any, event: dict[str, Any]) -> dict[str, Any]:
+    handler = endpoint(HEALTH)(fn)
+    result: dict[str, Any] = handler(event, FakeLambdaContext())
+    return result
+
+
+def parse_order(request: ApiRequest) -> ApiResponse:
+    request.body_as(CreateOrderRequest)
+    return ApiResponse(201, Health())
+
+
+def test_a_success_carries_the_security_headers() -> None:
+    response = call(lambda request: ApiResponse(200, Health()), api_event("health"))
+
+    headers = response["headers"]
+    assert response["statusCode"] == 200 and json_body(response) == {"status": "ok"}
+    assert headers["Strict-Transport-Security"].startswith("max-age=")
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [(NotFound("x"), 404), (Conflict("x"), 409), (Unavailable("x"), 503), (Throttled("x", 30), 429)],
+)
+def test_domain_errors_become_problem_details_with_their_status(error: Exception, status: int) -> None:
+    def fail(request: ApiRequest) -> ApiResponse:
+        raise error
+
+    response = call(fail, api_event("health", request_id="req-7"))
+
+    problem = json_body(response)
+    assert response["statusCode"] == status
+    assert response["headers"]["Content-Type"] == "application/problem+json"
+    assert problem["status"] == status and problem["request_id"] == "req-7"
+    assert {"type", "title", "detail", "instance"} <= problem.keys()
+
+
+def test_a_throttled_answer_says_when_to_retry() -> None:
+    def fail(request: ApiRequest) -> ApiResponse:
+        raise Throttled("slow down", 17)
+
+    assert call(fail, api_event("health"))["headers"]["Retry-After"] == "17"
+
+
+def test_an_unexpected_error_is_a_500_without_internals() -> None:
+    def crash(request: ApiRequest) -> ApiResponse:
+        raise RuntimeError("password=hunter2 at db.internal:5432")
+
+    response = call(crash, api_event("health"))
+
+    assert response["statusCode"] == 500
+    assert "hunter2" not in response["body"] and "db.internal" not in response["body"]
+
+
+def test_malformed_json_is_a_400() -> None:
+    response = call(parse_order, api_event("create_order", raw_body='{"items": ['))
+
+    assert response["statusCode"] == 400
+
+
+def test_schema_violations_are_a_422_naming_every_failing_field() -> None:
+    body = {"items": [{"sku": "A", "quantity": 0, "unit_price": 1.5}], "currency": "XXX", "payment_method": "card"}
+
+    response = call(parse_order, api_event("create_order", body=body))
+
+    problem = json_body(response)
+    locations = {error["location"] for error in problem["errors"]}
+    assert response["statusCode"] == 422
+    assert locations == {"body.items.0.quantity", "body.items.0.unit_price", "body.currency", "body.payment_method"}
+
+
+def test_unknown_fields_are_rejected() -> None:
+    body = json.loads(api_event("create_order")["body"]) | {"discount": 100}
+
+    response = call(parse_order, api_event("create_order", body=body))
+
+    assert response["statusCode"] == 422
+    assert [e["location"] for e in json_body(response)["errors"]] == ["body.discount"]
+
+
+def test_a_body_over_64_kib_is_a_413() -> None:
+    response = call(parse_order, api_event("create_order", raw_body=" " * (MAX_BODY_BYTES + 1)))
+
+    assert response["statusCode"] == 413
+
+
+def test_a_protected_route_without_authorizer_context_is_a_401() -> None:
+    def whoami(request: ApiRequest) -> ApiResponse:
+        return ApiResponse(200, Health(), headers={"X-User": request.principal.user_id})
+
+    event = api_event("me")
+    event["requestContext"].pop("authorizer")
+
+    assert call(whoami, event)["statusCode"] == 401
+
+
+def test_base64_bodies_are_decoded() -> None:
+    import base64
+
+    event = api_event("create_order")
+    event["body"] = base64.b64encode(event["body"].encode()).decode()
+    event["isBase64Encoded"] = True
+
+    assert call(parse_order, event)["statusCode"] == 201

@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+import pytest
+
+from shop.cursors import CursorCodec
+from shop.errors import Invalid, MalformedRequest, NotFound
+from shop.jobs import ChargeOrder
+from shop.models import CreateOrderRequest, ListOrdersQuery, OrderItem, OrderStatus
+from shop.orders import IdempotencyKeyMismatch, OrderService
+from shop.signing_keys import StaticSigningKey
+from tests.unit.fakes import FixedClock, InMemoryOrders, RecordingQueue
+
+
+@pytest.fixture
+def orders() -> InMemoryOrders:
+    return InMemoryOrders()
+
+
+@pytest.fixture
+def queue() -> RecordingQueue:
+    return RecordingQueue()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()
+
+
+@pytest.fixture
+def service(orders: InMemoryOrders, queue: RecordingQueue, clock: FixedClock) -> OrderService:
+    return make_service(orders, queue, clock)
+
+
+def make_service(
+    orders: InMemoryOrders, queue: RecordingQueue, clock: FixedClock, *, paused: bool = False
+) -> OrderService:
+    return OrderService(
+        orders,
+        queue,
+        CursorCodec(StaticSigningKey(b"s" * 32)),
+        clock,
+        idempotency_ttl_seconds=86400,
+        pause_payment_dispatch=paused,
+    )
+
+
+def order_request(quantity: int = 2, unit_price: int = 1250) -> CreateOrderRequest:
+    return CreateOrderRequest(
+        items=[
+            OrderItem(sku="BOOK-1", quantity=quantity, unit_price=unit_price),
+            OrderItem(sku="PEN", quantity=1, unit_price=300),
+        ],
+        currency="EUR",
+        payment_method="pm_card_visa",
+    )
+
+
+def test_placing_an_order_computes_the_total_and_enqueues_one_charge(
+    service: OrderService, queue: RecordingQueue
+) -> None:
+    placement = service.place("u1", order_request(), idempotency_key=None, correlation_id="req-1")
+
+    assert placement.order.total == 2 * 1250 + 300
+    assert placement.order.status is OrderStatus.PENDING_PAYMENT
+    assert queue.jobs == [ChargeOrder(order_id=placement.order.id, user_id="u1", correlation_id="req-1")]
+
+
+def test_a_total_above_the_chargeable_maximum_is_invalid(service: OrderService, orders: InMemoryOrders) -> None:
+    with pytest.raises(Invalid):
+        service.place(
+            "u1", order_request(quantity=1000, unit_price=10_000_000), idempotency_key=None, correlation_id="r"
+        )
+
+    assert orders.orders == {}
+
+
+def test_a_retried_post_with_the_same_key_returns_the_first_order_and_sends_one_job(
+    service: OrderService, queue: RecordingQueue, orders: InMemoryOrders
+) -> None:
+    first = service.place("u1", order_request(), idempotency_key="key-1", correlation_id="r1")
+
+    again = service.place("u1", order_request(), idempotency_key="key-1", correlation_id="r2")
+
+    assert again.replayed and again.order.id == first.order.id
+    assert len(orders.orders) == 1 and len(queue.jobs) == 1
+
+
+def test_the_same_key_with_another_body_is_refused_without_a_second_order(
+    service: OrderService, orders: InMemoryOrders
+) -> None:
+    service.place("u1", order_request(), idempotency_key="key-1", correlation_id="r1")
+
+    with pytest.raises(IdempotencyKeyMismatch):
+        service.place("u1", order_request(quantity=3), idempotency_key="key-1", correlation_id="r2")
+
+    assert len(orders.orders) == 1
+
+
+def test_keys_are_scoped_to_their_user(service: OrderService, orders: InMemoryOrders) -> None:
+    service.place("u1", order_request(), idempotency_key="shared", correlation_id="r1")
+
+    other = service.place("u2", order_request(), idempotency_key="shared", correlation_id="r2")
+
+    assert not other.replayed and len(orders.orders) == 2
+
+
+@pytest.mark.parametrize("key", ["", "x" * 256, "tab\tinside"])
+def test_a_malformed_idempotency_key_is_invalid(service: OrderService, key: str) -> None:
+    with pytest.raises(Invalid):
+        service.place("u1", order_request(), idempotency_key=key, correlation_id="r")
+
+
+def test_when_the_queue_is_down_the_order_is_kept_for_the_reconciler(
+    service: OrderService, queue: RecordingQueue, orders: InMemoryOrders
+) -> None:
+    queue.down = True
+
+    placement = service.place("u1", order_request(), idempotency_key=None, correlation_id="r")
+
+    assert orders.get("u1", placement.order.id) is not None
+    assert placement.order.status is OrderStatus.PENDING_PAYMENT
+
+
+def test_paused_dispatch_accepts_orders_without_sending_jobs(
+    orders: InMemoryOrders, queue: RecordingQueue, clock: FixedClock
+) -> None:
+    service = make_service(orders, queue, clock, paused=True)
+
+    service.place("u1", order_request(), idempotency_key=None, correlation_id="r")
+
+    assert len(orders.orders) == 1 and queue.jobs == []
+
+
+def test_another_users_order_is_not_found(service: OrderService) -> None:
+    placed = service.place("u1", order_request(), idempotency_key=None, correlation_id="r").order
+
+    with pytest.raises(NotFound):
+        service.get("u2", placed.id)
+
+
+def test_listing_pages_newest_first_and_filters_by_status(service: OrderService, clock: FixedClock) -> None:
+    ids = []
+    for _ in range(5):
+        ids.append(service.place("u1", order_request(), idempotency_key=None, correlation_id="r").order.id)
+        clock.advance(1)
+
+    first = service.list("u1", ListOrdersQuery(limit=2))
+    second = service.list("u1", ListOrdersQuery(limit=2, cursor=first.next_cursor))
+    third = service.list("u1", ListOrdersQuery(limit=2, cursor=second.next_cursor))
+    paid = service.list("u1", ListOrdersQuery(status=OrderStatus.PAID))
+
+    assert [o.id for o in first.items + second.items + third.items] == list(reversed(ids))
+    assert third.next_cursor is None
+    assert paid.items == []
+
+
+def test_a_cursor_cannot_be_replayed_by_another_user_or_query(service: OrderService, clock: FixedClock) -> None:
+    for _ in range(3):
+        service.place("u1", order_request(), idempotency_key=None, correlation_id="r")
+        clock.advance(1)
+    cursor = service.list("u1", ListOrdersQuery(limit=1)).next_cursor
+    assert cursor is not None
+
+    with pytest.raises(MalformedRequest):
+        service.list("u2", ListOrdersQuery(limit=1, cursor=cursor))
+    with pytest.raises(MalformedRequest):
+        service.list("u1", ListOrdersQuery(limit=1, cursor=cursor, status=OrderStatus.PAID))
+
+
+@pytest.mark.parametrize("mangle", [lambda c: c[:-2] + "AA", lambda c: "e30." + c.split(".")[1], lambda c: "garbage"])
+def test_a_tampered_cursor_is_malformed(service: OrderService, clock: FixedClock, mangle: object) -> None:
+    for _ in range(2):
+        service.place("u1", order_request(), idempotency_key=None, correlation_id="r")
+        clock.advance(1)
+    cursor = service.list("u1", ListOrdersQuery(limit=1)).next_cursor
+    assert cursor is not None
+
+    with pytest.raises(MalformedRequest):
+        service.list("u1", ListOrdersQuery(limit=1, cursor=mangle(cursor)))  # type: ignore[operator]
