@@ -98,6 +98,9 @@ class ApiSpec:
     authorizers: Mapping[str, AuthorizerSpec]
     cors: CorsSpec | None = None
     binary_media_types: tuple[str, ...] = ()
+    # SAM's Auth.AddDefaultAuthorizerToCorsPreflight: the CORS preflight (OPTIONS) of every path
+    # then needs the default authorizer too, as it does once deployed.
+    add_default_authorizer_to_cors_preflight: bool = True
 
 
 @dataclass(frozen=True)

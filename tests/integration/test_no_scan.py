@@ -14,7 +14,7 @@ from tests.support.events import api_event, json_body, load_event
 @pytest.fixture
 def aws_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     calls: list[str] = []
-    original = BaseClient._make_api_call
+    original = BaseClient._make_api_call  # type: ignore[attr-defined]
 
     def spy(self: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
         calls.append(f"{self.meta.service_model.service_name}:{operation_name}")

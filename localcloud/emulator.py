@@ -1,0 +1,252 @@
+"""The AWS data services (moto) served over HTTP from a thread of this process."""
+
+from __future__ import annotations
+
+import errno
+import io
+import json
+import os
+import socket
+import threading
+import time
+import urllib.request
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+from urllib.parse import parse_qs
+
+import boto3
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from localcloud.mailbox import (
+    MailDetails,
+    MailLog,
+    collect_sent_mail,
+    is_form_post,
+    is_ses_v2_send,
+    parse_ses_send,
+    sent_email_to_json,
+)
+from localcloud.metric_summary import metric_summary_to_json, summarize_metrics
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+DEFAULT_PORT = 4566
+HOST = "127.0.0.1"
+LOCALCLOUD_ROUTES = "/_localcloud/"
+MAIL_ROUTE = "/_localcloud/mail"
+METRICS_ROUTE = "/_localcloud/metrics"
+# Credentials are required by boto3 and ignored by moto (any key maps to moto's default account).
+EMULATOR_ACCESS_KEY_ID = "localcloud"
+EMULATOR_SECRET_ACCESS_KEY = "localcloud"
+# How often the server thread checks for stop(); the upper bound of how long stop() waits.
+_SHUTDOWN_POLL_S = 0.05
+
+
+class PortInUseError(Exception):
+    """The emulator's port is taken by another program."""
+
+
+class QuietMotoRequestHandler(MotoRequestHandler):
+    """moto's request handler without werkzeug's one-line-per-request access log on stderr."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Write no access line; a request that fails inside moto is still logged by werkzeug."""
+
+
+def emulator_session(region: str) -> boto3.Session:
+    """A boto3 session whose clients, given the emulator URL as endpoint, reach the emulator."""
+    return boto3.Session(
+        aws_access_key_id=EMULATOR_ACCESS_KEY_ID,
+        aws_secret_access_key=EMULATOR_SECRET_ACCESS_KEY,
+        region_name=region,
+    )
+
+
+def emulator_account_id() -> str:
+    """The account moto files the requests of `emulator_session` clients under."""
+    # moto's rule for an access key it did not issue itself: MOTO_ACCOUNT_ID, else its default.
+    return os.environ.get("MOTO_ACCOUNT_ID", DEFAULT_ACCOUNT_ID)
+
+
+class EmulatorApplication:
+    """moto's WSGI application, plus the mail route and the recording of SES sends."""
+
+    def __init__(self, moto_app: WSGIApplication, mail_log: MailLog) -> None:
+        self._moto_app = moto_app
+        self._mail_log = mail_log
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """Serve one request."""
+        path = str(environ.get("PATH_INFO", ""))
+        if path.startswith(LOCALCLOUD_ROUTES):
+            status, document = self._serve_localcloud_route(environ, path)
+            body = json.dumps(document).encode("utf-8")
+            start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        if is_form_post(environ) or is_ses_v2_send(environ):
+            return self._observe_ses_send(environ, start_response)
+        return self._moto_app(environ, start_response)
+
+    def _serve_localcloud_route(self, environ: WSGIEnvironment, path: str) -> tuple[str, dict[str, Any]]:
+        if environ.get("REQUEST_METHOD") != "GET":
+            return "405 Method Not Allowed", {"error": f"{path} only answers GET"}
+        query = {key: values[-1] for key, values in parse_qs(str(environ.get("QUERY_STRING", ""))).items()}
+        if path == MAIL_ROUTE:
+            return "200 OK", {"mail": [sent_email_to_json(mail) for mail in collect_sent_mail(self._mail_log)]}
+        if path == METRICS_ROUTE:
+            return self._serve_metrics(query)
+        return "404 Not Found", {"error": f"no such localcloud route: {path}"}
+
+    def _serve_metrics(self, query: dict[str, str]) -> tuple[str, dict[str, Any]]:
+        region = query.get("region")
+        window = query.get("window_s", "3600")
+        if not region:
+            return "400 Bad Request", {"error": "the region query parameter is required"}
+        if not window.isdigit() or int(window) == 0:
+            return "400 Bad Request", {"error": f"window_s must be a positive number of seconds, got {window!r}"}
+        summaries = summarize_metrics(
+            emulator_account_id(), region, query.get("namespace"), timedelta(seconds=int(window))
+        )
+        return "200 OK", {"metrics": [metric_summary_to_json(summary) for summary in summaries]}
+
+    def _observe_ses_send(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request_body = _read_body(environ)
+        send = parse_ses_send(environ, request_body)
+        if send is None:
+            return self._moto_app(environ, start_response)
+        sent_at = datetime.now(UTC)
+        statuses: list[str] = []
+
+        def remember_status(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            statuses.append(status)
+            return start_response(status, headers, exc_info)
+
+        chunks = self._moto_app(environ, remember_status)
+        try:
+            response_body = b"".join(chunks)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+        message_id = send.message_id_from(response_body) if statuses and statuses[0].startswith("200") else None
+        if message_id is not None:
+            self._mail_log.record(message_id, MailDetails(sent_at=sent_at, text=send.text, html=send.html))
+        return [response_body]
+
+
+def _read_body(environ: WSGIEnvironment) -> bytes:
+    # moto reads the body again, so it gets a fresh stream over the same bytes.
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    body: bytes = environ["wsgi.input"].read(length) if length > 0 else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    return body
+
+
+class Emulator:
+    """moto's AWS services on 127.0.0.1:<port>, served by a thread of this process."""
+
+    def __init__(self, port: int = 0) -> None:
+        if not 0 <= port <= 65535:
+            raise ValueError(f"emulator port must be between 0 and 65535, got {port}")
+        self._requested_port = port
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self.mail_log = MailLog()
+        # Seconds from start() to accepting connections; set by start().
+        self.startup_s: float | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the emulator accepts requests."""
+        return self._server is not None
+
+    @property
+    def port(self) -> int:
+        """The bound port (the free port chosen when the emulator was created with port 0)."""
+        if self._server is None:
+            raise RuntimeError("the emulator is not running; call start() first")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """The endpoint URL that boto3 clients use."""
+        return f"http://{HOST}:{self.port}"
+
+    def start(self) -> None:
+        """Bind the port and serve; PortInUseError when another program holds the port."""
+        if self._server is not None:
+            raise RuntimeError("the emulator is already running")
+        started = time.perf_counter()
+        listening_socket = _listen(self._requested_port)
+        # moto's ThreadedMotoServer binds inside its thread, where werkzeug turns a taken port into
+        # SystemExit, and start() then waits forever; binding here makes that a plain exception.
+        try:
+            server = make_server(
+                HOST,
+                self._requested_port,
+                EmulatorApplication(DomainDispatcherApplication(create_backend_app), self.mail_log),
+                threaded=True,
+                request_handler=QuietMotoRequestHandler,
+                fd=listening_socket.fileno(),
+            )
+        finally:
+            # werkzeug serves a duplicate of this descriptor.
+            listening_socket.close()
+        thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": _SHUTDOWN_POLL_S},
+            name=f"localcloud-emulator-{server.server_address[1]}",
+            daemon=True,
+        )
+        thread.start()
+        self._server, self._thread = server, thread
+        self.startup_s = time.perf_counter() - started
+
+    def stop(self) -> None:
+        """Stop serving and release the port; a no-op when not running."""
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        server.shutdown()
+        thread.join()
+        server.server_close()
+        self._server = self._thread = None
+
+    def reset(self) -> None:
+        """Empty every moto service and the mail log (moto's data is shared by the whole process)."""
+        request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            response.read()
+        self.mail_log.clear()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _listen(port: int) -> socket.socket:
+    try:
+        return socket.create_server((HOST, port))
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise PortInUseError(
+                f"port {port} on {HOST} is already in use by another program; stop it or choose another port",
+            ) from None
+        raise

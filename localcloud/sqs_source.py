@@ -1,0 +1,268 @@
+"""SQS event source mappings: poll queues and invoke functions with batches of messages, as Lambda does.
+
+Each enabled mapping gets one poller thread, so a mapping runs one invocation at a time (Lambda
+scales pollers out to many concurrent batches; ordering and redelivery behave the same). Failed
+messages are not deleted and not touched: they come back after their visibility timeout, and the
+queue's redrive policy moves them to its dead-letter queue after maxReceiveCount receives.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from localcloud.spec import FunctionSpec, Invocation, Invoker, SqsEventSpec, StackSpec
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import MessageAttributeValueOutputTypeDef, MessageTypeDef
+
+logger = logging.getLogger(__name__)
+
+# SQS caps both: messages per ReceiveMessage and seconds of long polling.
+_MAX_MESSAGES_PER_RECEIVE = 10
+_DELETE_BATCH_SIZE = 10
+_ERROR_BACKOFF_S = 1.0
+_EMPTY_SHORT_POLL_PAUSE_S = 0.1
+
+
+class SqsEventSource:
+    """Runs every enabled SQS event source mapping of a stack, one poller thread per mapping."""
+
+    def __init__(
+        self,
+        stack: StackSpec,
+        invoker: Invoker,
+        endpoint_url: str,
+        *,
+        poll_wait_s: int = 1,
+    ) -> None:
+        if not 0 <= poll_wait_s <= 20:
+            raise ValueError(f"poll_wait_s must be between 0 and 20 seconds, not {poll_wait_s}")
+        self._stack = stack
+        self._invoker = invoker
+        self._endpoint_url = endpoint_url
+        # Short long-polls keep stop() prompt; an idle poller costs one request per poll_wait_s.
+        self._poll_wait_s = poll_wait_s
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        """Starts one poller per enabled mapping."""
+        if self._threads:
+            raise RuntimeError("the SQS event source is already started")
+        self._stop.clear()
+        for function in self._stack.functions.values():
+            for mapping in function.sqs_events:
+                if not mapping.enabled:
+                    logger.info("SQS mapping %s <- %s is disabled", function.logical_id, mapping.queue_arn)
+                    continue
+                poller = SqsPoller(
+                    function,
+                    mapping,
+                    invoker=self._invoker,
+                    client=self._new_client(),
+                    region=self._stack.region,
+                    stop=self._stop,
+                    poll_wait_s=self._poll_wait_s,
+                )
+                thread = threading.Thread(target=poller.run, name=f"sqs-poller-{function.logical_id}", daemon=True)
+                thread.start()
+                self._threads.append(thread)
+
+    def stop(self) -> None:
+        """Stops polling; a batch being delivered finishes first."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+        self._threads = []
+
+    def _new_client(self) -> SQSClient:
+        return boto3.client(
+            "sqs",
+            endpoint_url=self._endpoint_url,
+            region_name=self._stack.region,
+            aws_access_key_id="localcloud",
+            aws_secret_access_key="localcloud",
+        )
+
+
+class SqsPoller:
+    """Lambda's poller for one mapping: gathers a batch, invokes, deletes what succeeded."""
+
+    def __init__(
+        self,
+        function: FunctionSpec,
+        mapping: SqsEventSpec,
+        *,
+        invoker: Invoker,
+        client: SQSClient,
+        region: str,
+        stop: threading.Event,
+        poll_wait_s: int,
+    ) -> None:
+        self._function = function
+        self._mapping = mapping
+        self._invoker = invoker
+        self._client = client
+        self._region = region
+        self._stop = stop
+        self._poll_wait_s = poll_wait_s
+        self._failing_with: str | None = None
+
+    def run(self) -> None:
+        """Polls until the stop event is set."""
+        while not self._stop.is_set():
+            try:
+                batch = self.collect_batch()
+                if batch:
+                    self.deliver(batch)
+            except (BotoCoreError, ClientError) as error:
+                # A missing queue fails every second: say so once, not once a second.
+                if str(error) != self._failing_with:
+                    logger.warning(
+                        "SQS poller of %s on %s: %s", self._function.logical_id, self._mapping.queue_url, error
+                    )
+                self._failing_with = str(error)
+                self._stop.wait(_ERROR_BACKOFF_S)
+
+    def collect_batch(self) -> list[MessageTypeDef]:
+        """Receives until batch_size messages or the batching window ends (window 0: the first non-empty receive)."""
+        batch_size = self._mapping.batch_size
+        # By message id: with a visibility timeout shorter than the window a message can come back
+        # within the window, and only its latest receipt handle can delete it.
+        messages: dict[str, MessageTypeDef] = {}
+        window_ends_at: float | None = None
+        while len(messages) < batch_size and not self._stop.is_set():
+            remaining_s = float(self._poll_wait_s) if window_ends_at is None else window_ends_at - time.monotonic()
+            if remaining_s <= 0 and window_ends_at is not None:
+                break
+            wait_s = min(self._poll_wait_s, int(remaining_s))
+            received = self._receive(min(_MAX_MESSAGES_PER_RECEIVE, batch_size - len(messages)), wait_s)
+            messages.update((message["MessageId"], message) for message in received)
+            if window_ends_at is None and messages:
+                if self._mapping.maximum_batching_window_s == 0:
+                    break
+                window_ends_at = time.monotonic() + self._mapping.maximum_batching_window_s
+            if not received and wait_s == 0:
+                # A short poll returns at once: pause so that an empty queue is not hammered.
+                pause_s = (
+                    _EMPTY_SHORT_POLL_PAUSE_S if window_ends_at is None else min(_EMPTY_SHORT_POLL_PAUSE_S, remaining_s)
+                )
+                self._stop.wait(pause_s)
+        return list(messages.values())
+
+    def deliver(self, messages: Sequence[MessageTypeDef]) -> Invocation:
+        """Invokes the function with one batch and deletes the messages it processed."""
+        event = {"Records": [sqs_record(message, self._mapping.queue_arn, self._region) for message in messages]}
+        invocation = self._invoker.invoke(self._function.logical_id, event)
+        failed_ids = self._failed_message_ids(invocation, [message["MessageId"] for message in messages])
+        if failed_ids:
+            logger.warning(
+                "%s did not process %d of %d messages from %s; they return after their visibility timeout",
+                self._function.logical_id,
+                len(failed_ids),
+                len(messages),
+                self._mapping.queue_arn,
+            )
+        self._delete([message for message in messages if message["MessageId"] not in failed_ids])
+        return invocation
+
+    def _receive(self, max_messages: int, wait_s: int) -> list[MessageTypeDef]:
+        response = self._client.receive_message(
+            QueueUrl=self._mapping.queue_url,
+            MaxNumberOfMessages=max_messages,
+            WaitTimeSeconds=wait_s,
+            MessageSystemAttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
+        if self._failing_with is not None:
+            logger.info("SQS poller of %s on %s recovered", self._function.logical_id, self._mapping.queue_url)
+            self._failing_with = None
+        return list(response.get("Messages", []))
+
+    def _failed_message_ids(self, invocation: Invocation, message_ids: list[str]) -> set[str]:
+        if invocation.error is not None or invocation.timed_out or invocation.crashed:
+            return set(message_ids)
+        if not self._mapping.report_batch_item_failures:
+            return set()
+        reported = batch_item_failures(invocation.payload, message_ids)
+        if reported is None:
+            logger.warning(
+                "%s returned an invalid batchItemFailures response; the whole batch counts as failed",
+                self._function.logical_id,
+            )
+            return set(message_ids)
+        return reported
+
+    def _delete(self, messages: Sequence[MessageTypeDef]) -> None:
+        for start in range(0, len(messages), _DELETE_BATCH_SIZE):
+            chunk = messages[start : start + _DELETE_BATCH_SIZE]
+            response = self._client.delete_message_batch(
+                QueueUrl=self._mapping.queue_url,
+                Entries=[
+                    {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]} for index, message in enumerate(chunk)
+                ],
+            )
+            for failure in response.get("Failed", []):
+                logger.warning("could not delete a message from %s: %s", self._mapping.queue_url, failure)
+
+
+def batch_item_failures(payload: object, message_ids: Sequence[str]) -> set[str] | None:
+    """The message ids a partial batch response reports as failed; None when Lambda would reject the response."""
+    if payload is None:
+        return set()
+    if not isinstance(payload, dict):
+        return None
+    failures = payload.get("batchItemFailures")
+    if failures is None:
+        return set()
+    if not isinstance(failures, list):
+        return None
+    failed: set[str] = set()
+    for failure in failures:
+        identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
+        if not isinstance(identifier, str) or identifier not in message_ids:
+            return None
+        failed.add(identifier)
+    return failed
+
+
+def sqs_record(message: MessageTypeDef, queue_arn: str, region: str) -> dict[str, Any]:
+    """One record of the event Lambda sends for a batch of SQS messages."""
+    record: dict[str, Any] = {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message.get("Body", ""),
+        "attributes": dict(message.get("Attributes", {})),
+        "messageAttributes": {
+            name: _lambda_message_attribute(value) for name, value in message.get("MessageAttributes", {}).items()
+        },
+        "md5OfBody": message.get("MD5OfBody", ""),
+    }
+    if "MD5OfMessageAttributes" in message:
+        record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
+    record.update({"eventSource": "aws:sqs", "eventSourceARN": queue_arn, "awsRegion": region})
+    return record
+
+
+def _lambda_message_attribute(value: MessageAttributeValueOutputTypeDef | Mapping[str, Any]) -> dict[str, Any]:
+    # Lambda spells SQS message attributes in camelCase and always includes both list fields.
+    attribute: dict[str, Any] = {}
+    if "StringValue" in value:
+        attribute["stringValue"] = value["StringValue"]
+    if "BinaryValue" in value:
+        attribute["binaryValue"] = base64.b64encode(value["BinaryValue"]).decode("ascii")
+    attribute["stringListValues"] = list(value.get("StringListValues", []))
+    attribute["binaryListValues"] = [
+        base64.b64encode(item).decode("ascii") for item in value.get("BinaryListValues", [])
+    ]
+    attribute["dataType"] = value["DataType"]
+    return attribute

@@ -1,0 +1,3 @@
+"""A module of the test layer."""
+
+GREETING = "hello from the layer"
