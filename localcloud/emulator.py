@@ -79,6 +79,7 @@ class EmulatorApplication:
     def __init__(self, moto_app: WSGIApplication, mail_log: MailLog) -> None:
         self._moto_app = moto_app
         self._mail_log = mail_log
+        self._dynamodb_lock = threading.Lock()
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Serve one request."""
@@ -90,6 +91,12 @@ class EmulatorApplication:
             return [body]
         if is_form_post(environ) or is_ses_v2_send(environ):
             return self._observe_ses_send(environ, start_response)
+        if str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith("DynamoDB_"):
+            # moto's tables are plain dicts that a transaction deep-copies while other threads
+            # write: concurrent requests fail with "dictionary changed size". DynamoDB applies each
+            # request atomically, so serialising them changes nothing a client can observe.
+            with self._dynamodb_lock:
+                return list(self._moto_app(environ, start_response))
         return self._moto_app(environ, start_response)
 
     def _serve_localcloud_route(self, environ: WSGIEnvironment, path: str) -> tuple[str, dict[str, Any]]:

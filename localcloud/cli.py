@@ -1,0 +1,379 @@
+"""The `localcloud` command: run a SAM application locally and look inside it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, NoReturn
+
+from localcloud.emulator import DEFAULT_PORT, PortInUseError, emulator_session
+from localcloud.function_logs import FunctionLogs
+from localcloud.operations import (
+    OperationError,
+    list_mail,
+    list_metrics,
+    queue_overview,
+    redrive_dlq,
+    tail_logs,
+)
+from localcloud.provision import provision
+from localcloud.runtime import LambdaRuntime
+from localcloud.spec import Invocation
+from localcloud.stack import LocalCloud, LocalCloudConfig
+from localcloud.state import StateFileError
+from localcloud.template import TemplateError
+
+DEFAULT_ENDPOINT = f"http://127.0.0.1:{DEFAULT_PORT}"
+DEFAULT_PAYMENTS_URL = "http://127.0.0.1:12111"
+
+
+class CliError(Exception):
+    """A failure to report as one line and a non-zero exit."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """One readable line instead of argparse's usage block."""
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        result: int = args.command(args)
+    except (CliError, OperationError, TemplateError, StateFileError, PortInUseError, ConnectionError) as error:
+        print(f"localcloud: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="localcloud", description=__doc__)
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    up = commands.add_parser("up", help="start the emulator, the functions, the API and the event sources")
+    _template_options(up)
+    up.add_argument("--aws-port", type=_port, default=DEFAULT_PORT, help="AWS emulator port (default 4566)")
+    up.add_argument("--api-port", type=_port, default=3000, help="API Gateway port (default 3000)")
+    up.add_argument("--payments-port", type=_port, default=12111, help="fake payment provider port (default 12111)")
+    up.add_argument("--no-payments", action="store_true", help="do not start the fake payment provider")
+    up.add_argument("--state-dir", type=Path, default=Path(".localcloud"), help="where state is kept (.localcloud)")
+    up.add_argument("--reset", action="store_true", help="forget the kept state and start empty")
+    up.add_argument("--no-watch", action="store_true", help="do not reload functions when their code changes")
+    up.set_defaults(command=_up)
+
+    invoke = commands.add_parser("invoke", help="run one function with an event, like `sam local invoke`")
+    invoke.add_argument("function", help="the function's logical id in the template")
+    invoke.add_argument("--event", "-e", required=True, help="a JSON event file, or - for standard input")
+    _template_options(invoke)
+    _endpoint_option(invoke)
+    invoke.set_defaults(command=_invoke)
+
+    logs = commands.add_parser("logs", help="a function's log lines from CloudWatch Logs")
+    logs.add_argument("function", help="the function's logical id or name")
+    logs.add_argument("--follow", "-f", action="store_true", help="keep printing new lines")
+    logs.add_argument("--since", type=_minutes, default=60, metavar="MINUTES", help="how far back (default 60)")
+    _endpoint_option(logs)
+    logs.set_defaults(command=_logs)
+
+    mail = commands.add_parser("mail", help="the email the functions sent")
+    mail.add_argument("--json", action="store_true", help="print JSON")
+    _endpoint_option(mail)
+    mail.set_defaults(command=_mail)
+
+    queues = commands.add_parser("queues", help="queue depths, in-flight messages and dead letters")
+    _endpoint_option(queues)
+    queues.set_defaults(command=_queues)
+
+    dlq = commands.add_parser("dlq", help="dead-letter queue operations")
+    dlq_commands = dlq.add_subparsers(title="dlq commands", required=True, metavar="COMMAND", parser_class=_Parser)
+    redrive = dlq_commands.add_parser("redrive", help="move a dead-letter queue's messages back to its source")
+    redrive.add_argument("queue", help="the dead-letter queue's name, logical id or URL")
+    _endpoint_option(redrive)
+    redrive.set_defaults(command=_redrive)
+
+    metrics = commands.add_parser("metrics", help="CloudWatch metrics the functions emitted (last hour)")
+    metrics.add_argument("--namespace", help="only this namespace")
+    _endpoint_option(metrics)
+    metrics.set_defaults(command=_metrics)
+
+    payments = commands.add_parser("payments", help="the fake payment provider's payment intents")
+    payments.add_argument("--payments-url", default=DEFAULT_PAYMENTS_URL, help=f"default {DEFAULT_PAYMENTS_URL}")
+    payments.add_argument("--limit", type=int, default=20, choices=range(1, 101), metavar="1..100")
+    payments.set_defaults(command=_payments)
+    return parser
+
+
+def _template_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--template", "-t", type=Path, default=Path("template.yaml"), help="default template.yaml")
+    parser.add_argument("--stack-name", help="default: the template's folder name")
+    parser.add_argument("--region", default="us-east-1")
+    parser.add_argument(
+        "--parameter-overrides", nargs="*", default=[], metavar="KEY=VALUE", type=_override, help="template parameters"
+    )
+
+
+def _endpoint_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--endpoint-url", default=DEFAULT_ENDPOINT, help=f"the AWS emulator (default {DEFAULT_ENDPOINT})"
+    )
+    if not any(action.dest == "region" for action in parser._actions):
+        parser.add_argument("--region", default="us-east-1")
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}")
+    return int(text)
+
+
+def _minutes(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"not a whole number of minutes: {text!r}")
+    return int(text)
+
+
+def _override(text: str) -> tuple[str, str]:
+    key, separator, value = text.partition("=")
+    if not separator or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, value
+
+
+def _up(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="[localcloud] %(message)s", stream=sys.stderr)
+    config = LocalCloudConfig(
+        template=_existing(args.template),
+        state_dir=args.state_dir,
+        region=args.region,
+        stack_name=args.stack_name,
+        parameter_overrides=dict(args.parameter_overrides),
+        aws_port=args.aws_port,
+        api_port=args.api_port,
+        payments_port=None if args.no_payments else args.payments_port,
+        reset=args.reset,
+        watch=not args.no_watch,
+    )
+    cloud = LocalCloud(config)
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+    cloud.start()
+    try:
+        _print_banner(cloud)
+        stopping.wait()
+        print("\nlocalcloud: stopping, saving state...", file=sys.stderr)
+    finally:
+        cloud.stop()
+    return 0
+
+
+def _print_banner(cloud: LocalCloud) -> None:
+    assert cloud.report is not None
+    for line in cloud.report.stack.unsupported:
+        print(f"localcloud: not emulated: {line}", file=sys.stderr)
+    lines = [f"AWS emulator      {cloud.emulator.url}   (AWS_ENDPOINT_URL)"]
+    if cloud.gateway is not None:
+        lines.append(f"API               {cloud.gateway.url}")
+    if cloud.payments is not None:
+        lines.append(f"Payment provider  {cloud.payments.url}")
+    functions = cloud.report.stack.functions
+    lines.append(f"Functions         {len(functions)} ({', '.join(sorted(functions))})")
+    lines.append(f"State             {cloud.config.state_dir}/ (localcloud up --reset starts empty)")
+    if cloud.gateway is not None:
+        public = next(
+            (
+                event.path
+                for function in functions.values()
+                for event in function.api_events
+                if event.authorizer is None and event.method.upper() in {"GET", "ANY"} and "{" not in event.path
+            ),
+            None,
+        )
+        if public is not None:
+            lines.append(f"Try               curl -i {cloud.gateway.url}{public}")
+    lines.append("Ctrl-C stops everything.")
+    print("\n".join(lines), flush=True)
+
+
+def _existing(path: Path) -> Path:
+    if not path.is_file():
+        raise CliError(f"no template at {path}")
+    return path
+
+
+def _invoke(args: argparse.Namespace) -> int:
+    event = _read_event(args.event)
+    stack = provision(
+        _existing(args.template),
+        endpoint_url=args.endpoint_url,
+        region=args.region,
+        stack_name=args.stack_name,
+        parameter_overrides=dict(args.parameter_overrides),
+    )
+    if args.function not in stack.functions:
+        raise CliError(
+            f"no function {args.function!r} in {args.template}; there are: {', '.join(sorted(stack.functions))}"
+        )
+    logs = FunctionLogs(console=sys.stderr, endpoint_url=args.endpoint_url, region=args.region)
+    runtime = LambdaRuntime(
+        stack.functions, endpoint_url=args.endpoint_url, region=stack.region, account_id=stack.account_id, output=logs
+    )
+    try:
+        invocation = runtime.invoke(args.function, event)
+    finally:
+        runtime.close()
+        logs.close()
+    return _print_invocation(invocation)
+
+
+def _read_event(source: str) -> object:
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text()
+    except OSError as error:
+        raise CliError(f"cannot read the event {source}: {error.strerror}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise CliError(f"the event {source} is not JSON: {error}") from None
+
+
+def _print_invocation(invocation: Invocation) -> int:
+    if invocation.error is None:
+        print(json.dumps(invocation.payload, indent=2))
+        return 0
+    error = {"errorType": invocation.error.error_type, "errorMessage": invocation.error.error_message}
+    print(json.dumps(error, indent=2))
+    return 1
+
+
+def _logs(args: argparse.Namespace) -> int:
+    name = _function_name(args.endpoint_url, args.region, args.function)
+    since = datetime.now(UTC) - timedelta(minutes=args.since)
+    for event in tail_logs(args.endpoint_url, name, region=args.region, since=since, follow=args.follow):
+        print(f"{event.timestamp:%H:%M:%S} {event.message.rstrip()}", flush=True)
+    return 0
+
+
+def _function_name(endpoint_url: str, region: str, given: str) -> str:
+    client = emulator_session(region).client("logs", endpoint_url=endpoint_url)
+    try:
+        groups = [
+            group["logGroupName"].removeprefix("/aws/lambda/")
+            for page in client.get_paginator("describe_log_groups").paginate(logGroupNamePrefix="/aws/lambda/")
+            for group in page["logGroups"]
+        ]
+    except Exception as error:  # noqa: BLE001 - any failure to reach the emulator is the same one line
+        raise CliError(
+            f"cannot reach the AWS emulator at {endpoint_url}; is `localcloud up` running? ({error})"
+        ) from None
+    return _resolve(given, groups, "function")
+
+
+def _resolve(given: str, names: Iterable[str], what: str) -> str:
+    """An exact name, or the one name that a SAM logical id becomes (`<stack>-<LogicalId>`)."""
+    names = list(names)
+    if given in names:
+        return given
+    matches = [name for name in names if name.endswith(f"-{given}")]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise CliError(f"no {what} named {given!r}; there are: {', '.join(sorted(names)) or 'none'}")
+    raise CliError(f"{given!r} matches several: {', '.join(sorted(matches))}")
+
+
+def _mail(args: argparse.Namespace) -> int:
+    messages = list_mail(args.endpoint_url)
+    if args.json:
+        print(json.dumps([_mail_json(message) for message in messages], indent=2))
+        return 0
+    if not messages:
+        print("no mail sent yet")
+    for message in messages:
+        sent = f"{message.timestamp:%Y-%m-%d %H:%M:%S}" if message.timestamp else "?"
+        print(f"--- {sent}  from {message.source}  to {', '.join(message.to)}")
+        print(f"Subject: {message.subject or ''}")
+        print((message.text or message.html or "").strip())
+        print()
+    return 0
+
+
+def _mail_json(message: Any) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "timestamp": message.timestamp.isoformat() if message.timestamp else None,
+        "from": message.source,
+        "to": list(message.to),
+        "subject": message.subject,
+        "text": message.text,
+        "html": message.html,
+    }
+
+
+def _queues(args: argparse.Namespace) -> int:
+    rows = [("QUEUE", "VISIBLE", "IN FLIGHT", "DELAYED", "ROLE")]
+    for queue in queue_overview(args.endpoint_url, region=args.region):
+        if queue.is_dead_letter_queue:
+            role = f"dead letters of {', '.join(queue.dead_letter_sources)}"
+        elif queue.dead_letter_target:
+            role = f"-> {queue.dead_letter_target} after {queue.max_receive_count} receives"
+        else:
+            role = ""
+        rows.append((queue.name, str(queue.visible), str(queue.in_flight), str(queue.delayed), role))
+    _print_table(rows)
+    return 0
+
+
+def _redrive(args: argparse.Namespace) -> int:
+    names = [queue.name for queue in queue_overview(args.endpoint_url, region=args.region)]
+    queue = args.queue if args.queue.startswith("http") else _resolve(args.queue, names, "queue")
+    moved = redrive_dlq(args.endpoint_url, queue, region=args.region)
+    print(f"moved {moved} message(s) from {queue} back to its source queue")
+    return 0
+
+
+def _metrics(args: argparse.Namespace) -> int:
+    rows = [("NAMESPACE", "METRIC", "DIMENSIONS", "SUM", "COUNT", "UNIT")]
+    for metric in list_metrics(args.endpoint_url, args.namespace, region=args.region):
+        dimensions = ",".join(f"{key}={value}" for key, value in metric.dimensions)
+        rows.append(
+            (metric.namespace, metric.name, dimensions, f"{metric.sum:g}", f"{metric.count:g}", metric.unit or "")
+        )
+    _print_table(rows)
+    return 0
+
+
+def _payments(args: argparse.Namespace) -> int:
+    request = urllib.request.Request(
+        f"{args.payments_url}/v1/payment_intents?limit={args.limit}",
+        headers={"Authorization": "Bearer sk_test_localcloud"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            intents = json.load(response)["data"]
+    except (urllib.error.URLError, OSError) as error:
+        raise CliError(f"cannot reach the payment provider at {args.payments_url} ({error})") from None
+    rows = [("ID", "STATUS", "AMOUNT", "CURRENCY", "METADATA")]
+    for intent in intents:
+        metadata = ",".join(f"{key}={value}" for key, value in (intent.get("metadata") or {}).items())
+        rows.append((intent["id"], intent["status"], str(intent["amount"]), intent["currency"], metadata))
+    _print_table(rows)
+    return 0
+
+
+def _print_table(rows: Sequence[tuple[str, ...]]) -> None:
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())

@@ -1,0 +1,140 @@
+"""`localcloud up`: every part of the local cloud started in order and stopped in reverse."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from localcloud.emulator import Emulator
+from localcloud.function_logs import FunctionLogs
+from localcloud.gateway import ApiGateway
+from localcloud.payments import PaymentProvider
+from localcloud.provision import ProvisionReport, provision_stack
+from localcloud.runtime import LambdaRuntime
+from localcloud.schedules import Scheduler
+from localcloud.sqs_source import SqsEventSource
+from localcloud.state import reset_state, restore_state, save_state
+
+logger = logging.getLogger(__name__)
+
+AWS_STATE_FILE = "aws-state.json"
+PAYMENTS_STATE_FILE = "payments-state.json"
+
+
+@dataclass(frozen=True)
+class LocalCloudConfig:
+    """What `localcloud up` runs and where."""
+
+    template: Path
+    state_dir: Path
+    region: str = "us-east-1"
+    stack_name: str | None = None
+    parameter_overrides: Mapping[str, str] = field(default_factory=dict)
+    aws_port: int = 4566
+    api_port: int = 3000
+    # None: no fake payment provider.
+    payments_port: int | None = 12111
+    reset: bool = False
+    watch: bool = True
+    # Keep state across restarts; tests that want a throwaway cloud turn this off.
+    persist: bool = True
+
+
+class LocalCloud:
+    """The emulator, the functions, the gateway, the event sources and the payment provider."""
+
+    def __init__(self, config: LocalCloudConfig, *, console: TextIO | None = sys.stdout) -> None:
+        self.config = config
+        self._console = console
+        self.emulator = Emulator(config.aws_port)
+        self.payments: PaymentProvider | None = None
+        self.report: ProvisionReport | None = None
+        self.runtime: LambdaRuntime | None = None
+        self.gateway: ApiGateway | None = None
+        self._logs: FunctionLogs | None = None
+        self._sqs: SqsEventSource | None = None
+        self.scheduler: Scheduler | None = None
+        self._stops: list[Callable[[], None]] = []
+
+    @property
+    def aws_state_file(self) -> Path:
+        return self.config.state_dir / AWS_STATE_FILE
+
+    @property
+    def payments_state_file(self) -> Path:
+        return self.config.state_dir / PAYMENTS_STATE_FILE
+
+    def start(self) -> None:
+        """Start every part; on a failure, stop what already started and re-raise."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop(save=False)
+            raise
+
+    def _start(self) -> None:
+        config = self.config
+        if config.reset:
+            reset_state(self.aws_state_file)
+            reset_state(self.payments_state_file)
+        if config.persist:
+            config.state_dir.mkdir(parents=True, exist_ok=True)
+        self.emulator.start()
+        if config.payments_port is not None:
+            payments = PaymentProvider(
+                port=config.payments_port, state_file=self.payments_state_file if config.persist else None
+            )
+            payments.start()
+            self.payments = payments
+            self._stops.append(payments.stop)
+        report = provision_stack(
+            config.template,
+            endpoint_url=self.emulator.url,
+            region=config.region,
+            stack_name=config.stack_name,
+            parameter_overrides=config.parameter_overrides,
+        )
+        self.report = report
+        if config.persist and self.aws_state_file.exists():
+            restore_state(self.emulator, self.aws_state_file, region=config.region)
+        stack = report.stack
+        logs = FunctionLogs(console=self._console, endpoint_url=self.emulator.url, region=config.region)
+        self._logs = logs
+        self._stops.append(logs.close)
+        runtime = LambdaRuntime(
+            stack.functions,
+            endpoint_url=self.emulator.url,
+            region=stack.region,
+            account_id=stack.account_id,
+            output=logs,
+            watch=config.watch,
+        )
+        self.runtime = runtime
+        self._stops.append(runtime.close)
+        if stack.apis:
+            gateway = ApiGateway(stack, runtime, port=config.api_port)
+            gateway.start()
+            self.gateway = gateway
+            self._stops.append(gateway.stop)
+        sqs = SqsEventSource(stack, runtime, self.emulator.url)
+        sqs.start()
+        self._sqs = sqs
+        self._stops.append(sqs.stop)
+        scheduler = Scheduler(stack, runtime)
+        scheduler.start()
+        self.scheduler = scheduler
+        self._stops.append(scheduler.stop)
+
+    def stop(self, *, save: bool = True) -> None:
+        """Stop in reverse order; the emulator's state is saved once nothing writes to it any more."""
+        while self._stops:
+            self._stops.pop()()
+        if not self.emulator.running:
+            return
+        if save and self.config.persist:
+            save_state(self.emulator, self.aws_state_file, region=self.config.region)
+        self.emulator.stop()
