@@ -9,9 +9,9 @@ from shop.routes import DOCS
 
 @endpoint(DOCS)
 def handler(request: ApiRequest) -> ApiResponse:
-    # Links are relative to where the client called us, so they hold behind any stage or domain.
-    base = request.stage_path.rsplit("/", 1)[0]
     if request.path.endswith("/openapi.json"):
-        return ApiResponse(200, json.dumps(build_document(base or "/")))
-    page = swagger_page(f"{base}/openapi.json")
+        # The server URL carries the stage, as the client called it (`/dev`, `/prod`).
+        return ApiResponse(200, json.dumps(build_document(request.stage_path.rsplit("/", 1)[0] or "/")))
+    # Relative, so the page finds the document behind any stage, custom domain or local gateway.
+    page = swagger_page("openapi.json")
     return ApiResponse(200, page, headers={"Content-Security-Policy": DOCS_CSP}, media_type="text/html; charset=utf-8")

@@ -1,0 +1,19 @@
+"""Shop API over real HTTP, against `localcloud up` started in a subprocess on free ports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.cloud import ROOT, RunningCloud, localcloud_up
+
+
+@pytest.fixture(scope="session")
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
+    extra = [
+        "--stack-name", "shop-e2e", "--reset", "--no-watch",
+        "--parameter-overrides", "PaymentApiBaseUrl=http://127.0.0.1:{payments_port}",
+    ]  # fmt: skip
+    with localcloud_up(ROOT / "template.yaml", tmp_path_factory.mktemp("localcloud-state"), extra) as running:
+        yield running
