@@ -11,6 +11,11 @@ BIN := $(VENV)/bin
 # The SAM CLI pins boto3 and pydantic below the versions the app runs, so it gets its own venv.
 SAM := $(SAM_VENV)/bin/sam
 
+# The stack's parameters for a local run: the payment worker talks to the fake provider.
+STACK_NAME ?= shop-api
+LOCAL_PARAMETERS := PaymentApiBaseUrl=http://127.0.0.1:12111
+RUN_FLAGS ?=
+
 .PHONY: install lint format test test-unit test-integration test-localcloud test-e2e validate build run bench clean
 
 install: $(VENV)/.installed $(SAM_VENV)/.installed
@@ -18,6 +23,7 @@ install: $(VENV)/.installed $(SAM_VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt layers/shop/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
 $(SAM_VENV)/.installed: requirements-sam.txt
@@ -39,6 +45,9 @@ validate: $(SAM_VENV)/.installed
 
 build: $(SAM_VENV)/.installed
 	PATH="$$(dirname $$(pyenv which python3.12 2>/dev/null || command -v python3.12)):$$PATH" $(SAM) build --template template.yaml
+
+run: $(VENV)/.installed
+	$(BIN)/localcloud up --template template.yaml --stack-name $(STACK_NAME) --parameter-overrides $(LOCAL_PARAMETERS) $(RUN_FLAGS)
 
 test-unit: $(VENV)/.installed
 	$(BIN)/pytest tests/unit
