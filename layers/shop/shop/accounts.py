@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from shop.clock import Clock, isoformat
-from shop.errors import NotFound, Unauthenticated
+from shop.errors import NotFound, Unauthenticated, Unavailable
 from shop.ids import new_ulid
+from shop.jobs import SendEmail
 from shop.models import AccessToken, Credential, LoginRequest, RegisterRequest, User
+from shop.observability import logger, metrics
 from shop.passwords import PasswordHasher
-from shop.ports import UserRepository
+from shop.ports import JobQueue, UserRepository
 from shop.tokens import TokenService
 
 DEFAULT_ROLES = ("customer",)
@@ -37,6 +39,25 @@ class AccountService:
         user = self._users.get(user_id)
         if user is None:
             raise NotFound("the account no longer exists")
+        return user
+
+
+class RegistrationService:
+    """Creates an account, then queues its welcome email."""
+
+    def __init__(self, accounts: AccountService, notifications: JobQueue) -> None:
+        self._accounts = accounts
+        self._notifications = notifications
+
+    def register(self, request: RegisterRequest, *, correlation_id: str) -> User:
+        user = self._accounts.register(request)
+        try:
+            self._notifications.send(SendEmail(kind="welcome", user_id=user.id, correlation_id=correlation_id))
+        except Unavailable:
+            # The account exists: failing the request now would only make the client's retry a
+            # 409. A missed welcome email is the lesser loss; the metric makes it visible.
+            logger.exception("welcome email not queued", extra={"user_id": user.id})
+            metrics.add_metric(name="WelcomeEmailDeferred", unit="Count", value=1)
         return user
 
 

@@ -6,12 +6,8 @@ come from the standard AWS_ENDPOINT_URL variables, so nothing here knows where i
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-import boto3
-from botocore.config import Config
-
-from shop.accounts import AccountService, LoginService
+from shop.accounts import AccountService, LoginService, RegistrationService
+from shop.aws_clients import dynamodb_client, secrets_client, sqs_client
 from shop.clock import SystemClock
 from shop.cursors import CursorCodec
 from shop.dynamo import DynamoOrderRepository, DynamoUserRepository
@@ -23,34 +19,7 @@ from shop.signing_keys import SecretsManagerSigningKey
 from shop.sqs import SqsJobQueue
 from shop.tokens import TokenService
 
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_secretsmanager import SecretsManagerClient
-    from mypy_boto3_sqs import SQSClient
-
-# API Gateway gives up after 29 s; a request must fail fast enough to answer within that, with
-# the SDK's standard retry mode absorbing throttling and brief faults.
-CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
 _CLOCK = SystemClock()
-
-
-def _client(service: str) -> Any:
-    return boto3.session.Session().client(service, config=CLIENT_CONFIG)  # type: ignore[call-overload]
-
-
-def dynamodb_client() -> DynamoDBClient:
-    client: DynamoDBClient = _client("dynamodb")
-    return client
-
-
-def sqs_client() -> SQSClient:
-    client: SQSClient = _client("sqs")
-    return client
-
-
-def secrets_client() -> SecretsManagerClient:
-    client: SecretsManagerClient = _client("secretsmanager")
-    return client
 
 
 def signing_key(settings: Settings) -> SecretsManagerSigningKey:
@@ -71,6 +40,10 @@ def token_service(settings: Settings) -> TokenService:
 
 def account_service(settings: Settings) -> AccountService:
     return AccountService(DynamoUserRepository(dynamodb_client(), settings.table_name), PasswordHasher(), _CLOCK)
+
+
+def registration_service(settings: Settings) -> RegistrationService:
+    return RegistrationService(account_service(settings), SqsJobQueue(sqs_client(), settings.notifications_queue_url))
 
 
 def login_service(settings: Settings) -> LoginService:

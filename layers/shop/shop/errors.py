@@ -84,3 +84,24 @@ class Unavailable(DomainError):
     """A dependency is down; the caller may retry."""
 
     title = "Service unavailable"
+
+
+class NeedsOperator(DomainError):
+    """Retrying cannot fix this: a person must act before the work can go on."""
+
+    title = "Needs an operator"
+    # The metric the workers count it under; an alarm watches it.
+    metric = "NeedsOperator"
+
+
+class Misconfigured(NeedsOperator):
+    """A dependency refuses our credentials or our requests: the configuration is wrong."""
+
+    title = "Misconfigured"
+    metric = "ConfigurationFault"
+
+
+class OutcomeUnknown(Unavailable):
+    """The call timed out after it was sent: the dependency may or may not have acted on it."""
+
+    title = "Outcome unknown"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from shop.errors import DomainError
 
@@ -35,7 +35,14 @@ class SendEmail(_Job):
     type: Literal["send_email"] = "send_email"
     kind: EmailKind
     user_id: Annotated[str, Field(min_length=1, max_length=64)]
-    order_id: Annotated[str | None, Field(max_length=64)] = None
+    order_id: Annotated[str | None, Field(min_length=1, max_length=64)] = None
+
+    @model_validator(mode="after")
+    def _order_matches_kind(self) -> Self:
+        # A receipt or failure notice is about one order; a welcome is about the user alone.
+        if (self.kind == "welcome") != (self.order_id is None):
+            raise ValueError(f"a {self.kind} email {'takes no' if self.kind == 'welcome' else 'needs an'} order_id")
+        return self
 
 
 Job = Annotated[ChargeOrder | SendEmail, Field(discriminator="type")]

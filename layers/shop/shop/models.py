@@ -147,3 +147,37 @@ class Health(_Output):
 class Readiness(_Output):
     status: Literal["ready", "unavailable"]
     checks: dict[str, str]
+
+
+OrderEventType = Literal["order.paid", "order.payment_failed"]
+
+
+class OrderStatusEvent(_Output):
+    """An order reached a final status; subscribers filter on `user_id` and `event_type`."""
+
+    # Stable per order and status, so a subscriber can drop the rare duplicate delivery.
+    event_id: str
+    event_type: OrderEventType
+    version: Literal[1] = 1
+    order_id: str
+    user_id: str
+    status: OrderStatus
+    total: int
+    currency: Currency
+    occurred_at: str
+
+    @classmethod
+    def of(cls, order: Order) -> OrderStatusEvent:
+        if order.status is OrderStatus.PENDING_PAYMENT:
+            raise ValueError("a pending order has no status event yet")
+        event_type: OrderEventType = "order.paid" if order.status is OrderStatus.PAID else "order.payment_failed"
+        return cls(
+            event_id=f"{order.id}:{order.status.value}",
+            event_type=event_type,
+            order_id=order.id,
+            user_id=order.user_id,
+            status=order.status,
+            total=order.total,
+            currency=order.currency,
+            occurred_at=order.updated_at,
+        )

@@ -8,6 +8,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shop.models import Email
+
 
 class ConfigurationError(RuntimeError):
     """The function's environment is missing or has a malformed variable."""
@@ -34,11 +36,40 @@ class Settings(BaseModel):
     idempotency_ttl_seconds: Annotated[int, Field(alias="IDEMPOTENCY_TTL_SECONDS", ge=60)] = 86400
 
 
+class PipelineSettings(Settings):
+    """What the queue workers and the maintenance function read on top of the common settings."""
+
+    payments_dlq_url: Annotated[str, Field(alias="PAYMENTS_DLQ_URL", min_length=1)]
+    notifications_dlq_url: Annotated[str, Field(alias="NOTIFICATIONS_DLQ_URL", min_length=1)]
+    payment_api_base_url: Annotated[str, Field(alias="PAYMENT_API_BASE_URL", pattern=r"^https?://[^\s/]+$")] = (
+        "https://api.stripe.com"
+    )
+    payment_api_key_secret_id: Annotated[str, Field(alias="PAYMENT_API_KEY_SECRET_ID", min_length=1)]
+    # Seconds a warm worker keeps the payment API key before reading it again (rotation).
+    payment_api_key_cache_seconds: Annotated[int, Field(alias="PAYMENT_API_KEY_CACHE_SECONDS", ge=0, le=86400)] = 300
+    # Read timeout of one payment API call. Kept far below the worker's 30 s timeout, so a hung
+    # provider costs one record its attempt, not the whole batch its invocation.
+    payment_api_timeout_seconds: Annotated[float, Field(alias="PAYMENT_API_TIMEOUT_SECONDS", gt=0, le=20)] = 5.0
+    sender_email: Annotated[Email, Field(alias="SENDER_EMAIL")]
+    order_events_topic_arn: Annotated[str, Field(alias="ORDER_EVENTS_TOPIC_ARN", pattern=r"^arn:[^:]+:sns:")]
+    # An order still pending this long after its last dispatch is sent to the payments queue again.
+    stuck_order_seconds: Annotated[int, Field(alias="STUCK_ORDER_SECONDS", ge=60)] = 900
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Validate the environment; a bad variable stops the function at init, named."""
+    return _load(Settings, environ)
+
+
+def load_pipeline_settings(environ: Mapping[str, str] | None = None) -> PipelineSettings:
+    """Like `load_settings`, for the queue workers and the maintenance function."""
+    return _load(PipelineSettings, environ)
+
+
+def _load[S: Settings](model: type[S], environ: Mapping[str, str] | None) -> S:
     source = os.environ if environ is None else environ
     try:
-        return Settings.model_validate(dict(source))
+        return model.model_validate(dict(source))
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
         raise ConfigurationError(f"invalid function configuration: {problems}") from None

@@ -1,0 +1,23 @@
+"""Payments queue consumer: charges each order once and settles it (SQS, partial batch failures)."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shop.observability import logger, metrics, tracer
+from shop.settings import load_pipeline_settings
+from shop.worker_composition import payment_worker
+
+worker = payment_worker(load_pipeline_settings())
+# A batch whose every record failed is still a partial response, not a function error: the
+# failures are expected retries, and the worker errors alarm is kept for real crashes.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(event=event, record_handler=worker.handle, processor=processor, context=context)

@@ -1,0 +1,103 @@
+"""Builds the queue workers' and the maintenance function's services, once per cold start.
+
+Kept apart from `shop.composition`, so these functions start without the API's password and
+token libraries, and the API's route handlers without the stripe SDK.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from shop.aws_clients import dynamodb_client, secrets_client, sesv2_client, sns_client, sqs_client
+from shop.clock import SystemClock
+from shop.dynamo import DynamoUserRepository
+from shop.email_ledger import DynamoEmailLedger
+from shop.jobs import ChargeOrder, SendEmail
+from shop.maintenance import MaintenanceService
+from shop.models import Order
+from shop.notifications import NotificationBatch, NotificationService, PendingStatusEvent
+from shop.order_events import SnsOrderEventPublisher
+from shop.order_ledger import DynamoOrderLedger
+from shop.payments import PaymentService
+from shop.queue_worker import QueueWorker
+from shop.ses import SesEmailSender
+from shop.settings import PipelineSettings
+from shop.sqs import SqsJobQueue, SqsQueueMonitor, SqsRedelivery
+from shop.stripe_payments import SecretsManagerApiKey, StripePaymentGateway
+
+CONNECT_TIMEOUT_SECONDS = 2.0
+# The SES client's read timeout (`shop.aws_clients.SES_CONFIG`).
+SES_READ_TIMEOUT_SECONDS = 5.0
+# What a job needs beyond its one slow call: a few DynamoDB and SQS round trips.
+_JOB_OVERHEAD_SECONDS = 2.0
+_CLOCK = SystemClock()
+
+
+def _budget_ms(slow_call_seconds: float) -> int:
+    """Time a job must have left to start: its slow call's connect and read timeouts, and the rest."""
+    return int((CONNECT_TIMEOUT_SECONDS + slow_call_seconds + _JOB_OVERHEAD_SECONDS) * 1000)
+
+
+def payment_service(settings: PipelineSettings) -> PaymentService:
+    api_key = SecretsManagerApiKey(
+        secrets_client(),
+        settings.payment_api_key_secret_id,
+        cache_seconds=settings.payment_api_key_cache_seconds,
+        clock=_CLOCK,
+    )
+    gateway = StripePaymentGateway(
+        api_key,
+        base_url=settings.payment_api_base_url,
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        read_timeout=settings.payment_api_timeout_seconds,
+    )
+    notifications = SqsJobQueue(sqs_client(), settings.notifications_queue_url)
+    return PaymentService(DynamoOrderLedger(dynamodb_client(), settings.table_name), gateway, notifications, _CLOCK)
+
+
+def payment_worker(settings: PipelineSettings) -> QueueWorker[ChargeOrder, Order]:
+    redelivery = SqsRedelivery(sqs_client(), settings.payments_queue_url, settings.payments_dlq_url)
+    return QueueWorker(
+        ChargeOrder,
+        payment_service(settings).charge_order,
+        redelivery,
+        time_needed_ms=_budget_ms(settings.payment_api_timeout_seconds),
+    )
+
+
+def notification_service(settings: PipelineSettings) -> NotificationService:
+    dynamodb = dynamodb_client()
+    return NotificationService(
+        DynamoUserRepository(dynamodb, settings.table_name),
+        DynamoOrderLedger(dynamodb, settings.table_name),
+        DynamoEmailLedger(dynamodb, settings.table_name),
+        SesEmailSender(sesv2_client(), settings.sender_email),
+        SnsOrderEventPublisher(sns_client(), settings.order_events_topic_arn),
+        clock=_CLOCK,
+    )
+
+
+class NotificationWorker:
+    """Starts one `NotificationBatch` per invocation over the same warm services."""
+
+    def __init__(self, settings: PipelineSettings) -> None:
+        self._service = notification_service(settings)
+        redelivery = SqsRedelivery(sqs_client(), settings.notifications_queue_url, settings.notifications_dlq_url)
+        self._worker: QueueWorker[SendEmail, PendingStatusEvent | None] = QueueWorker(
+            SendEmail, self._service.deliver, redelivery, time_needed_ms=_budget_ms(SES_READ_TIMEOUT_SECONDS)
+        )
+
+    def start_batch(self) -> NotificationBatch:
+        return NotificationBatch(self._worker, self._service)
+
+
+def maintenance_service(settings: PipelineSettings) -> MaintenanceService:
+    return MaintenanceService(
+        DynamoOrderLedger(dynamodb_client(), settings.table_name),
+        SqsJobQueue(sqs_client(), settings.payments_queue_url),
+        SqsQueueMonitor(sqs_client()),
+        _CLOCK,
+        stuck_after=timedelta(seconds=settings.stuck_order_seconds),
+        dead_letter_queues={"payments": settings.payments_dlq_url, "notifications": settings.notifications_dlq_url},
+        pause_payment_dispatch=settings.pause_payment_dispatch,
+    )

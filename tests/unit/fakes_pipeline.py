@@ -1,0 +1,228 @@
+"""In-memory fakes of the payment and notification pipeline's ports, with the adapters' contracts."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from shop.errors import Unavailable
+from shop.models import Order, OrderStatus, OrderStatusEvent
+from shop.ports import (
+    Charged,
+    ChargeOutcome,
+    ChargeRequest,
+    ClaimResult,
+    EmailAlreadySent,
+    EmailClaim,
+    EmailInFlight,
+    EmailKey,
+    EmailMessage,
+    PendingOrderKey,
+    ReceivedMessage,
+)
+
+
+class InMemoryOrderLedger:
+    """Orders with the DynamoDB ledger's conditions: only a pending order is changed."""
+
+    def __init__(self) -> None:
+        self.orders: dict[tuple[str, str], Order] = {}
+        self.charge_attempts: dict[str, datetime] = {}
+        self.dispatched_at: dict[str, datetime] = {}
+        self.held: dict[str, str] = {}
+        self.down = False
+
+    def put(self, order: Order) -> None:
+        self.orders[(order.user_id, order.id)] = order
+        self.dispatched_at[order.id] = datetime.fromisoformat(order.created_at)
+
+    def get(self, user_id: str, order_id: str) -> Order | None:
+        self._check()
+        return self.orders.get((user_id, order_id))
+
+    def record_charge_attempt(self, order: Order, at: datetime) -> datetime | None:
+        if not self._pending(order):
+            return None
+        return self.charge_attempts.setdefault(order.id, at)
+
+    def settle(self, order: Order, outcome: ChargeOutcome, at: datetime) -> Order:
+        if self._pending(order):
+            status = OrderStatus.PAID if isinstance(outcome, Charged) else OrderStatus.PAYMENT_FAILED
+            stamp = at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            self.orders[(order.user_id, order.id)] = order.model_copy(update={"status": status, "updated_at": stamp})
+            self.dispatched_at.pop(order.id, None)
+        return self.orders[(order.user_id, order.id)]
+
+    def hold_for_review(self, order: Order, reason: str) -> None:
+        if self._pending(order):
+            self.held[order.id] = reason
+            self.dispatched_at.pop(order.id, None)
+
+    def pending_before(self, cutoff: datetime, limit: int) -> list[PendingOrderKey]:
+        self._check()
+        stuck = sorted((at, order_id) for order_id, at in self.dispatched_at.items() if at < cutoff)
+        owners = {order_id: user_id for user_id, order_id in self.orders}
+        return [PendingOrderKey(user_id=owners[order_id], order_id=order_id) for _, order_id in stuck[:limit]]
+
+    def mark_dispatched(self, order: Order, at: datetime) -> bool:
+        if not self._pending(order):
+            return False
+        self.dispatched_at[order.id] = at
+        return True
+
+    def _pending(self, order: Order) -> bool:
+        self._check()
+        stored = self.orders.get((order.user_id, order.id))
+        return stored is not None and stored.status is OrderStatus.PENDING_PAYMENT
+
+    def _check(self) -> None:
+        if self.down:
+            raise Unavailable("ledger down")
+
+
+class FakePaymentGateway:
+    """A provider with Stripe's idempotency: the first answer to a key is replayed to every retry."""
+
+    def __init__(self) -> None:
+        self.outcomes: dict[str, ChargeOutcome] = {}
+        self.requests: list[ChargeRequest] = []
+        # Outcomes or errors for the next calls, in order; after them, `Charged`.
+        self.script: list[ChargeOutcome | Exception] = []
+        self._ids = itertools.count(1)
+
+    @property
+    def charges(self) -> int:
+        """How many charges the provider executed (replays excluded)."""
+        return len(self.outcomes)
+
+    def charge(self, request: ChargeRequest) -> ChargeOutcome:
+        self.requests.append(request)
+        if request.idempotency_key in self.outcomes:
+            return self.outcomes[request.idempotency_key]
+        planned = self.script.pop(0) if self.script else Charged(payment_id=f"pi_{next(self._ids)}")
+        if isinstance(planned, Exception):
+            raise planned
+        self.outcomes[request.idempotency_key] = planned
+        return planned
+
+
+@dataclass
+class _Marker:
+    state: str
+    token: str
+    claimed_at: datetime
+    event_published: bool = False
+
+
+class InMemoryEmailLedger:
+    """Email markers with the DynamoDB ledger's conditions and lease."""
+
+    def __init__(self) -> None:
+        self.markers: dict[EmailKey, _Marker] = {}
+        self._tokens = itertools.count(1)
+
+    def claim(self, key: EmailKey, at: datetime, lease: timedelta) -> ClaimResult:
+        marker = self.markers.get(key)
+        if marker is not None and marker.state == "sent":
+            return EmailAlreadySent(event_published=marker.event_published)
+        if marker is not None and marker.claimed_at >= at - lease:
+            return EmailInFlight()
+        token = f"token-{next(self._tokens)}"
+        self.markers[key] = _Marker(state="sending", token=token, claimed_at=at)
+        return EmailClaim(token=token, took_over=marker is not None)
+
+    def settle(self, key: EmailKey, claim: EmailClaim, message_id: str, at: datetime) -> bool:
+        marker = self.markers.get(key)
+        if marker is None or marker.state != "sending" or marker.token != claim.token:
+            return False
+        marker.state = "sent"
+        return True
+
+    def release(self, key: EmailKey, claim: EmailClaim) -> None:
+        marker = self.markers.get(key)
+        if marker is not None and marker.state == "sending" and marker.token == claim.token:
+            del self.markers[key]
+
+    def mark_event_published(self, key: EmailKey) -> None:
+        marker = self.markers.get(key)
+        if marker is not None and marker.state == "sent":
+            marker.event_published = True
+
+
+class RecordingEmailSender:
+    def __init__(self) -> None:
+        self.sent: list[EmailMessage] = []
+        # Errors for the next sends, in order.
+        self.failures: list[Exception] = []
+
+    def send(self, message: EmailMessage) -> str:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.sent.append(message)
+        return f"ses-{len(self.sent)}"
+
+
+class RecordingEventPublisher:
+    def __init__(self) -> None:
+        self.published: list[OrderStatusEvent] = []
+        self.calls: list[int] = []
+        self.refuse: set[str] = set()
+
+    def publish(self, events: Sequence[OrderStatusEvent]) -> list[bool]:
+        self.calls.append(len(events))
+        results = [event.order_id not in self.refuse for event in events]
+        self.published += [event for event, went_out in zip(events, results, strict=True) if went_out]
+        return results
+
+
+@dataclass
+class RecordingRedelivery:
+    retries: list[tuple[str, int]] = field(default_factory=list)
+    dead_letters: list[tuple[ReceivedMessage, str]] = field(default_factory=list)
+    dead_letter_queue_down: bool = False
+
+    def retry_after(self, message: ReceivedMessage, seconds: int) -> None:
+        self.retries.append((message.message_id, seconds))
+
+    def dead_letter(self, message: ReceivedMessage, reason: str) -> None:
+        if self.dead_letter_queue_down:
+            raise Unavailable("dead-letter queue down")
+        self.dead_letters.append((message, reason))
+
+
+@dataclass
+class FixedQueueDepths:
+    depths: dict[str, int] = field(default_factory=dict)
+
+    def visible_messages(self, queue_url: str) -> int:
+        return self.depths.get(queue_url, 0)
+
+
+def make_order(
+    *,
+    user_id: str = "01USER0000000000000000000A",
+    order_id: str = "01ORDER000000000000000000A",
+    status: OrderStatus = OrderStatus.PENDING_PAYMENT,
+    payment_method: str = "pm_card_visa",
+    created_at: str = "2026-11-26T12:00:00.000Z",
+) -> Order:
+    """An order of two items, EUR 28.00, as `OrderService.place` stores it."""
+    return Order.model_validate(
+        {
+            "id": order_id,
+            "user_id": user_id,
+            "status": status,
+            "items": [
+                {"sku": "BOOK-1", "quantity": 2, "unit_price": 1250},
+                {"sku": "PEN", "quantity": 1, "unit_price": 300},
+            ],
+            "currency": "EUR",
+            "total": 2800,
+            "payment_method": payment_method,
+            "created_at": created_at,
+            "updated_at": created_at,
+            "correlation_id": "corr-1",
+        }
+    )

@@ -1,0 +1,93 @@
+"""The scheduled sweep: stuck orders dispatched again once, fresh ones left alone, dead letters counted."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from shop.jobs import ChargeOrder
+from shop.maintenance import MaintenanceService
+from shop.models import OrderStatus
+from tests.unit.fakes import FixedClock, RecordingQueue
+from tests.unit.fakes_pipeline import FixedQueueDepths, InMemoryOrderLedger, make_order
+
+STUCK = "01ORDERSTUCK00000000000000"
+FRESH = "01ORDERFRESH00000000000000"
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()
+
+
+@pytest.fixture
+def ledger(clock: FixedClock) -> InMemoryOrderLedger:
+    ledger = InMemoryOrderLedger()
+    ledger.put(make_order(order_id=STUCK, created_at="2026-11-26T11:00:00.000Z"))
+    ledger.put(make_order(order_id=FRESH, created_at="2026-11-26T11:58:00.000Z"))
+    ledger.put(
+        make_order(
+            order_id="01ORDERPAID000000000000000", status=OrderStatus.PAID, created_at="2026-11-26T10:00:00.000Z"
+        )
+    )
+    return ledger
+
+
+@pytest.fixture
+def payments() -> RecordingQueue:
+    return RecordingQueue()
+
+
+def make_service(
+    ledger: InMemoryOrderLedger, payments: RecordingQueue, clock: FixedClock, *, paused: bool = False
+) -> MaintenanceService:
+    return MaintenanceService(
+        ledger,
+        payments,
+        FixedQueueDepths({"https://dlq/payments": 2}),
+        clock,
+        stuck_after=timedelta(minutes=15),
+        dead_letter_queues={"payments": "https://dlq/payments", "notifications": "https://dlq/notifications"},
+        pause_payment_dispatch=paused,
+    )
+
+
+def test_a_stuck_order_is_dispatched_again_and_a_fresh_one_is_left_alone(
+    ledger: InMemoryOrderLedger, payments: RecordingQueue, clock: FixedClock
+) -> None:
+    report = make_service(ledger, payments, clock).run("run-1")
+
+    assert report.requeued_order_ids == [STUCK]
+    assert payments.jobs == [ChargeOrder(order_id=STUCK, user_id=make_order().user_id, correlation_id="corr-1")]
+
+
+def test_a_second_run_does_not_dispatch_the_same_order_again_until_another_threshold_passes(
+    ledger: InMemoryOrderLedger, payments: RecordingQueue, clock: FixedClock
+) -> None:
+    service = make_service(ledger, payments, clock)
+    service.run("run-1")
+    clock.advance(5 * 60)
+
+    assert service.run("run-2").requeued_order_ids == []
+
+    # Oldest dispatch first: the fresh order's creation (11:58) before the stuck one's re-dispatch (12:00)
+    clock.advance(15 * 60)
+    assert service.run("run-3").requeued_order_ids == [FRESH, STUCK]
+
+
+def test_nothing_is_dispatched_while_payment_dispatch_is_paused(
+    ledger: InMemoryOrderLedger, payments: RecordingQueue, clock: FixedClock
+) -> None:
+    report = make_service(ledger, payments, clock, paused=True).run("run-1")
+
+    assert report.dispatch_paused
+    assert payments.jobs == []
+
+
+def test_each_run_reports_the_dead_letter_queue_depths(
+    ledger: InMemoryOrderLedger, payments: RecordingQueue, clock: FixedClock
+) -> None:
+    report = make_service(ledger, payments, clock).run("run-1")
+
+    assert report.dead_letter_depths == {"payments": 2, "notifications": 0}
