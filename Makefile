@@ -61,7 +61,7 @@ test-localcloud: $(VENV)/.installed
 test-e2e: $(VENV)/.installed
 	$(BIN)/pytest tests/e2e
 
-test: install lint validate
+test: install lint validate build
 	$(BIN)/pytest
 
 clean:
