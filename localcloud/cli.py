@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import signal
 import sys
 import threading
@@ -14,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 from localcloud.emulator import DEFAULT_PORT, PortInUseError, emulator_session
 from localcloud.function_logs import FunctionLogs
@@ -27,13 +29,16 @@ from localcloud.operations import (
 )
 from localcloud.provision import provision
 from localcloud.runtime import LambdaRuntime
-from localcloud.spec import Invocation
+from localcloud.spec import Invocation, StackSpec
 from localcloud.stack import LocalCloud, LocalCloudConfig
 from localcloud.state import StateFileError
 from localcloud.template import TemplateError
 
 DEFAULT_ENDPOINT = f"http://127.0.0.1:{DEFAULT_PORT}"
 DEFAULT_PAYMENTS_URL = "http://127.0.0.1:12111"
+# How a container of Docker Desktop (and of Docker on Linux given --add-host) reaches the machine it runs on.
+DEFAULT_CONTAINER_HOST = "host.docker.internal"
+ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL"
 
 
 class CliError(Exception):
@@ -108,11 +113,31 @@ def _parser() -> argparse.ArgumentParser:
     _endpoint_option(metrics)
     metrics.set_defaults(command=_metrics)
 
+    _add_env_vars_command(commands)
+
     payments = commands.add_parser("payments", help="the fake payment provider's payment intents")
     payments.add_argument("--payments-url", default=DEFAULT_PAYMENTS_URL, help=f"default {DEFAULT_PAYMENTS_URL}")
     payments.add_argument("--limit", type=int, default=20, choices=range(1, 101), metavar="1..100")
     payments.set_defaults(command=_payments)
     return parser
+
+
+def _add_env_vars_command(commands: argparse._SubParsersAction[_Parser]) -> None:
+    env_vars = commands.add_parser(
+        "env-vars", help="write the --env-vars file with which `sam local` runs the functions against the emulator"
+    )
+    _template_options(env_vars)
+    _endpoint_option(env_vars)
+    env_vars.add_argument(
+        "--container-host",
+        type=_host,
+        default=DEFAULT_CONTAINER_HOST,
+        help=f"the name by which a container reaches this machine (default {DEFAULT_CONTAINER_HOST})",
+    )
+    env_vars.add_argument(
+        "--output", "-o", default="env.json", help="the file to write, or - for standard output (default env.json)"
+    )
+    env_vars.set_defaults(command=_env_vars)
 
 
 def _template_options(parser: argparse.ArgumentParser) -> None:
@@ -126,7 +151,7 @@ def _template_options(parser: argparse.ArgumentParser) -> None:
 
 def _endpoint_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--endpoint-url", default=DEFAULT_ENDPOINT, help=f"the AWS emulator (default {DEFAULT_ENDPOINT})"
+        "--endpoint-url", type=_url, default=DEFAULT_ENDPOINT, help=f"the AWS emulator (default {DEFAULT_ENDPOINT})"
     )
     if not any(action.dest == "region" for action in parser._actions):
         parser.add_argument("--region", default="us-east-1")
@@ -136,6 +161,23 @@ def _port(text: str) -> int:
     if not text.isdigit() or not 0 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError(f"not a port number: {text!r}")
     return int(text)
+
+
+def _url(text: str) -> str:
+    try:
+        parts = urlsplit(text)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:
+        valid = False
+    if not valid:
+        raise argparse.ArgumentTypeError(f"not an http(s) URL: {text!r}")
+    return text
+
+
+def _host(text: str) -> str:
+    if not text or urlsplit(f"//{text}").hostname != text.lower():
+        raise argparse.ArgumentTypeError(f"not a host name or address: {text!r}")
+    return text
 
 
 def _minutes(text: str) -> int:
@@ -353,6 +395,51 @@ def _metrics(args: argparse.Namespace) -> int:
         )
     _print_table(rows)
     return 0
+
+
+def _env_vars(args: argparse.Namespace) -> int:
+    stack = provision(
+        _existing(args.template),
+        endpoint_url=args.endpoint_url,
+        region=args.region,
+        stack_name=args.stack_name,
+        parameter_overrides=dict(args.parameter_overrides),
+    )
+    text = json.dumps(_sam_env_vars(stack, args.endpoint_url, args.container_host), indent=2, sort_keys=True) + "\n"
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        try:
+            Path(args.output).write_text(text)
+        except OSError as error:
+            raise CliError(f"cannot write {args.output}: {error.strerror}") from None
+        print(f"wrote {args.output}; use it with: sam local invoke|start-api --env-vars {args.output}")
+    undeclared = sorted(
+        logical_id for logical_id, function in stack.functions.items() if ENDPOINT_VARIABLE not in function.environment
+    )
+    if undeclared:
+        print(
+            f"localcloud: note: {', '.join(undeclared)} do not declare {ENDPOINT_VARIABLE} in the template, and sam "
+            "local passes only declared variables: under sam local these functions call the real AWS",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _sam_env_vars(stack: StackSpec, endpoint_url: str, container_host: str) -> dict[str, dict[str, str]]:
+    """SAM CLI's --env-vars document: every function's variables, the emulator's URLs as a container sees them."""
+    emulator = urlsplit(endpoint_url)
+    port = f":{emulator.port}" if emulator.port is not None else ""
+    # Only the emulator itself: the same host at a longer port number is another server.
+    emulator_origin = re.compile(re.escape(f"{emulator.scheme}://{emulator.netloc}") + r"(?=[/?#]|$)")
+    container_origin = f"{emulator.scheme}://{container_host}{port}"
+    return {
+        logical_id: {
+            **{name: emulator_origin.sub(container_origin, value) for name, value in function.environment.items()},
+            ENDPOINT_VARIABLE: emulator_origin.sub(container_origin, endpoint_url),
+        }
+        for logical_id, function in stack.functions.items()
+    }
 
 
 def _payments(args: argparse.Namespace) -> int:

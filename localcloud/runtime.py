@@ -14,6 +14,7 @@ starts a new one, and no other invocation is affected.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import logging
 import math
@@ -498,6 +499,24 @@ def _python_file_mtimes(directory: Path) -> dict[str, int]:
     return mtimes
 
 
+def _discard_bytecode(source_paths: Iterable[str]) -> None:
+    # CPython reuses a .pyc whose recorded source size and mtime in whole seconds still match: without this,
+    # an edit of the same size within the second of the previous version would bring the old code back.
+    for source_path in source_paths:
+        bytecode_path = importlib.util.cache_from_source(source_path)
+        try:
+            os.remove(bytecode_path)
+        except FileNotFoundError:
+            continue
+        except OSError as error:
+            _log.warning(
+                "%s may run as it was before its last change: cannot delete %s (%s)",
+                source_path,
+                bytecode_path,
+                error.strerror,
+            )
+
+
 class _CodeWatcher:
     """Polls the Python files of the functions' code and layers; reports the functions whose code changed."""
 
@@ -531,6 +550,7 @@ class _CodeWatcher:
                 if current != snapshot:
                     self._snapshots[directory] = current
                     changed.add(directory)
+                    _discard_bytecode(path for path, mtime in current.items() if snapshot.get(path) != mtime)
             if changed:
                 self._on_change(
                     [logical_id for logical_id, directories in self._directories.items() if directories & changed]

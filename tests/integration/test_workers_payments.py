@@ -21,6 +21,13 @@ def charges_for(provider: PaymentProvider, order_id: str) -> list[dict[str, Any]
     return [intent for intent in intents if intent["metadata"].get("order_id") == order_id]
 
 
+def stored_order(shop: Shop, dynamodb: Any, user_id: str, order_id: str) -> dict[str, Any]:
+    """The order's item as the table holds it, index keys included."""
+    key = {"pk": {"S": f"USER#{user_id}"}, "sk": {"S": f"ORDER#{order_id}"}}
+    item = dynamodb.get_item(TableName=shop.env["TABLE_NAME"], Key=key, ConsistentRead=True)["Item"]
+    return {name: next(iter(value.values())) for name, value in item.items()}
+
+
 def retry_delays(aws_call_log: AwsCalls) -> list[int]:
     """The visibility timeouts the worker set; the test's own resets to 0 (time passing) left out."""
     return [
@@ -30,7 +37,9 @@ def retry_delays(aws_call_log: AwsCalls) -> list[int]:
     ]
 
 
-def test_a_paid_order_is_charged_once_and_gets_one_receipt(shop: Shop, payment_provider: PaymentProvider) -> None:
+def test_a_paid_order_is_charged_once_and_gets_one_receipt(
+    shop: Shop, payment_provider: PaymentProvider, dynamodb: Any
+) -> None:
     user = shop.customer()
     order = shop.place_order(user)
 
@@ -42,10 +51,15 @@ def test_a_paid_order_is_charged_once_and_gets_one_receipt(shop: Shop, payment_p
     [charge] = charges_for(payment_provider, order)
     assert (charge["status"], charge["amount"], charge["currency"]) == ("succeeded", 2800, "eur")
     assert shop.mail_to(shop.email_of(user)) == ["Welcome to the shop", f"Receipt for order {order}"]
+    # The paid order left the PendingPayments index and moved to its status partition
+    item = stored_order(shop, dynamodb, user, order)
+    assert "gsi2pk" not in item
+    assert "gsi2sk" not in item
+    assert (item["gsi1pk"], item["payment_id"]) == (f"USER#{user}#paid", charge["id"])
 
 
 def test_a_declined_card_fails_the_order_with_one_failure_email_and_no_retry(
-    shop: Shop, payment_provider: PaymentProvider, aws_call_log: AwsCalls
+    shop: Shop, payment_provider: PaymentProvider, aws_call_log: AwsCalls, dynamodb: Any
 ) -> None:
     user = shop.customer()
     order = shop.place_order(user, payment_method="pm_card_chargeDeclinedInsufficientFunds")
@@ -56,6 +70,7 @@ def test_a_declined_card_fails_the_order_with_one_failure_email_and_no_retry(
     assert delivery.failed_ids == []
     assert retry_delays(aws_call_log) == []
     assert shop.order_status(user, order) == "payment_failed"
+    assert stored_order(shop, dynamodb, user, order)["failure_code"] == "insufficient_funds"
     assert len(charges_for(payment_provider, order)) == 1
     assert shop.mail_to(shop.email_of(user))[1:] == [f"Payment failed for order {order}"]
     assert shop.payments.depth() == 0

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ReadTimeoutError
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
@@ -61,6 +61,12 @@ class AwsCalls:
             return ClientError(response, operation_name)
 
         self._faults.append(_Fault(service, operation, when, error, times))
+
+    def time_out(self, service: str, operation: str) -> None:
+        """The next matching call is sent and gets no answer before the client's read timeout."""
+        self._faults.append(
+            _Fault(service, operation, lambda params: True, lambda name: ReadTimeoutError(endpoint_url=name), 1)
+        )
 
     def crash(self, service: str, operation: str, *, when: Callable[[dict[str, Any]], bool]) -> None:
         """The next matching call kills the worker instead of reaching AWS."""

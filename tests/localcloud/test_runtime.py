@@ -615,6 +615,30 @@ def test_changed_handler_file_is_imported_by_the_next_invocation(
     assert invocation.init_duration_ms is not None
 
 
+def test_same_size_edit_within_the_same_second_is_not_hidden_by_cached_bytecode(
+    make_function: MakeFunction, start_runtime: StartRuntime, tmp_path: Path
+) -> None:
+    # Given: CPython trusts a .pyc whose recorded source size and whole-second mtime still match
+    handler_file = tmp_path / "app.py"
+    handler_file.write_text("def handler(event, context):\n    return 'version 1'\n")
+    os.utime(handler_file, ns=(1_700_000_000_100_000_000, 1_700_000_000_100_000_000))
+    function = make_function("app.handler", code_dir=tmp_path)
+    runtime = start_runtime(function, watch=True).runtime
+    assert runtime.invoke(function.logical_id, {}).payload == "version 1"
+
+    # When: an edit of the same size, later within that same second
+    handler_file.write_text("def handler(event, context):\n    return 'version 2'\n")
+    os.utime(handler_file, ns=(1_700_000_000_600_000_000, 1_700_000_000_600_000_000))
+
+    # Then
+    deadline = time.monotonic() + PATIENCE_S
+    invocation = runtime.invoke(function.logical_id, {})
+    while invocation.payload != "version 2" and time.monotonic() < deadline:
+        time.sleep(0.1)
+        invocation = runtime.invoke(function.logical_id, {})
+    assert invocation.payload == "version 2"
+
+
 def test_recycled_function_starts_a_new_worker(make_function: MakeFunction, start_runtime: StartRuntime) -> None:
     # Given
     function = make_function("echo.handler")

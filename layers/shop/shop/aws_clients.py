@@ -21,9 +21,15 @@ if TYPE_CHECKING:
 # API Gateway gives up after 29 s; a request must fail fast enough to answer within that, with
 # the SDK's standard retry mode absorbing throttling and brief faults.
 CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
+CONNECT_TIMEOUT_SECONDS = 2
+SES_READ_TIMEOUT_SECONDS = 5
 # SendEmail is not idempotent: an SDK retry after a read timeout could send twice, so the SES
 # client makes one attempt and the workers' email marker protocol decides about any retry.
-SES_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 1})
+SES_CONFIG = Config(
+    connect_timeout=CONNECT_TIMEOUT_SECONDS,
+    read_timeout=SES_READ_TIMEOUT_SECONDS,
+    retries={"mode": "standard", "max_attempts": 1},
+)
 
 
 def _client(service: str, config: Config = CLIENT_CONFIG) -> Any:

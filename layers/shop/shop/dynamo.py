@@ -10,11 +10,14 @@ Access patterns, and the key or index that serves each without a Scan:
 | order by id, for its owner only           | GetItem   | pk `USER#<user>`, sk `ORDER#<order>`                  |
 | a user's orders, newest first             | Query     | pk `USER#<user>`, sk begins_with `ORDER#`, descending |
 | a user's orders in one status, newest 1st | Query GSI | `ByUserStatus`: `USER#<user>#<status>`, `ORDER#<id>`  |
-| orders stuck in pending_payment           | Query GSI | `PendingPayments` (sparse): `PENDING`, created_at     |
+| orders stuck in pending_payment           | Query GSI | `PendingPayments` (sparse): `PENDING`, last dispatch  |
 | replay of an Idempotency-Key              | GetItem   | pk `USER#<user>`, sk `IDEMPOTENCY#<key>` (TTL)        |
+| one email per (user or order, kind)       | cond. Put | pk `USER#<user>`, sk `SENT_EMAIL#<kind>[#<order>]`    |
 
-Order ids are ULIDs, so sort keys order by creation time. Keeping an order under its owner's
-partition makes ownership a property of the key: another user's order is simply not found.
+The PendingPayments sort key is the order's creation time, moved forward each time the
+maintenance sweep dispatches it again (`shop.order_ledger`). Order ids are ULIDs, so sort keys
+order by creation time. Keeping an order under its owner's partition makes ownership a
+property of the key: another user's order is simply not found.
 """
 
 from __future__ import annotations

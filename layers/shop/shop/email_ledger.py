@@ -108,9 +108,9 @@ class DynamoEmailLedger:
             response = self._client.get_item(TableName=self._table, Key=_key_item(key), ConsistentRead=True)
         except (ClientError, BotoCoreError) as exc:
             raise _unavailable(exc) from exc
-        item = response.get("Item")
-        if item is not None and from_item(item).get("state") == _SENT:
-            return EmailAlreadySent(event_published=bool(from_item(item).get("event_published", False)))
+        marker = from_item(response.get("Item") or {})
+        if marker.get("state") == _SENT:
+            return EmailAlreadySent(event_published=bool(marker.get("event_published", False)))
         # Still sending under a live claim, or released a moment ago: try again later either way.
         return EmailInFlight()
 

@@ -89,10 +89,7 @@ class QueueWorker[J: ChargeOrder | SendEmail, R]:
 
     def retry_later(self, record: SQSRecord, reason: str) -> None:
         """Back off a message that the batch failed after its job was performed."""
-        message = received_message(record)
-        delay = self._delay(message.receive_count)
-        self._redelivery.retry_after(message, delay)
-        logger.warning("retrying later", extra={"message_id": message.message_id, "reason": reason, "delay": delay})
+        self._back_off(received_message(record), reason)
 
     def _parse(self, body: str) -> J:
         job = parse_job(body)
@@ -118,11 +115,15 @@ class QueueWorker[J: ChargeOrder | SendEmail, R]:
         return None
 
     def _retry(self, message: ReceivedMessage, reason: str, cause: Exception | None = None) -> NoReturn:
+        delay = self._back_off(message, reason)
+        raise RetryLater(f"retry in {delay} s: {reason}") from cause
+
+    def _back_off(self, message: ReceivedMessage, reason: str) -> int:
         delay = self._delay(message.receive_count)
         self._redelivery.retry_after(message, delay)
         metrics.add_metric(name="JobRetried", unit="Count", value=1)
-        logger.warning("transient failure; retrying later", extra={"reason": reason, "delay": delay})
-        raise RetryLater(f"retry in {delay} s: {reason}") from cause
+        logger.warning("retrying later", extra={"message_id": message.message_id, "reason": reason, "delay": delay})
+        return delay
 
     def _park(self, message: ReceivedMessage, error: DomainError, metric: str) -> None:
         reason = f"{type(error).__name__}: {error.detail}"

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from shop.aws_clients import dynamodb_client, secrets_client, sesv2_client, sns_client, sqs_client
+from shop.aws_clients import (
+    CONNECT_TIMEOUT_SECONDS,
+    SES_READ_TIMEOUT_SECONDS,
+    dynamodb_client,
+    secrets_client,
+    sesv2_client,
+    sns_client,
+    sqs_client,
+)
 from shop.clock import SystemClock
 from shop.dynamo import DynamoUserRepository
 from shop.email_ledger import DynamoEmailLedger
@@ -25,9 +33,6 @@ from shop.settings import PipelineSettings
 from shop.sqs import SqsJobQueue, SqsQueueMonitor, SqsRedelivery
 from shop.stripe_payments import SecretsManagerApiKey, StripePaymentGateway
 
-CONNECT_TIMEOUT_SECONDS = 2.0
-# The SES client's read timeout (`shop.aws_clients.SES_CONFIG`).
-SES_READ_TIMEOUT_SECONDS = 5.0
 # What a job needs beyond its one slow call: a few DynamoDB and SQS round trips.
 _JOB_OVERHEAD_SECONDS = 2.0
 _CLOCK = SystemClock()
