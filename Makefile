@@ -11,9 +11,12 @@ BIN := $(VENV)/bin
 # The SAM CLI pins boto3 and pydantic below the versions the app runs, so it gets its own venv.
 SAM := $(SAM_VENV)/bin/sam
 
-# The stack's parameters for a local run: the payment worker talks to the fake provider.
+# A local run: the ports `sam local` and LocalStack users know, and the payment worker talking
+# to the fake provider.
 STACK_NAME ?= shop-api
-LOCAL_PARAMETERS := PaymentApiBaseUrl=http://127.0.0.1:12111
+API_PORT ?= 3000
+AWS_PORT ?= 4566
+PAYMENTS_PORT ?= 12111
 RUN_FLAGS ?=
 
 .PHONY: install lint format test test-unit test-integration test-localcloud test-e2e validate build run bench clean
@@ -47,7 +50,9 @@ build: $(SAM_VENV)/.installed
 	PATH="$$(dirname $$(pyenv which python3.12 2>/dev/null || command -v python3.12)):$$PATH" $(SAM) build --template template.yaml
 
 run: $(VENV)/.installed
-	$(BIN)/localcloud up --template template.yaml --stack-name $(STACK_NAME) --parameter-overrides $(LOCAL_PARAMETERS) $(RUN_FLAGS)
+	$(BIN)/localcloud up --template template.yaml --stack-name $(STACK_NAME) \
+		--api-port $(API_PORT) --aws-port $(AWS_PORT) --payments-port $(PAYMENTS_PORT) \
+		--parameter-overrides PaymentApiBaseUrl=http://127.0.0.1:$(PAYMENTS_PORT) $(RUN_FLAGS)
 
 test-unit: $(VENV)/.installed
 	$(BIN)/pytest tests/unit

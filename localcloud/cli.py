@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import re
 import signal
 import sys
@@ -34,8 +35,9 @@ from localcloud.stack import LocalCloud, LocalCloudConfig
 from localcloud.state import StateFileError
 from localcloud.template import TemplateError
 
-DEFAULT_ENDPOINT = f"http://127.0.0.1:{DEFAULT_PORT}"
-DEFAULT_PAYMENTS_URL = "http://127.0.0.1:12111"
+# The commands that read a running cloud follow the standard AWS_ENDPOINT_URL, as the functions do.
+DEFAULT_ENDPOINT = os.environ.get("AWS_ENDPOINT_URL") or f"http://127.0.0.1:{DEFAULT_PORT}"
+DEFAULT_PAYMENTS_URL = os.environ.get("LOCALCLOUD_PAYMENTS_URL") or "http://127.0.0.1:12111"
 # How a container of Docker Desktop (and of Docker on Linux given --add-host) reaches the machine it runs on.
 DEFAULT_CONTAINER_HOST = "host.docker.internal"
 ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL"

@@ -1,0 +1,44 @@
+"""The README's curl walk-through, run as written against a local cloud."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+
+from tests.support.cloud import ROOT, RunningCloud
+
+
+def walkthrough() -> str:
+    readme = (ROOT / "README.md").read_text()
+    match = re.search(r"<!-- walkthrough:start -->\n```sh\n(.*?)```\n<!-- walkthrough:end -->", readme, re.DOTALL)
+    assert match, "the README lost its walk-through markers"
+    return match.group(1)
+
+
+def test_the_readme_walkthrough_works_as_written(cloud: RunningCloud) -> None:
+    environment = {
+        **os.environ,
+        "API": cloud.api,
+        "AWS_ENDPOINT_URL": cloud.aws,
+        "LOCALCLOUD_PAYMENTS_URL": cloud.payments,
+    }
+
+    result = subprocess.run(
+        ["bash", "-eu", "-c", walkthrough()],
+        check=False,
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+    output = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert '"status":"ok"' in output and '"status":"ready"' in output
+    assert '"status":"paid"' in output
+    assert '"status": 422' in output and "HTTP/1.1 401" in output
+    assert "Subject: Your receipt" in output or "receipt" in output.lower()
+    assert "succeeded" in output and "PaymentsQueue" in output
+    assert "PaymentSucceeded" in output
