@@ -11,9 +11,12 @@ from shop.aws_clients import dynamodb_client, secrets_client, sqs_client
 from shop.clock import SystemClock
 from shop.cursors import CursorCodec
 from shop.dynamo import DynamoOrderRepository, DynamoUserRepository
+from shop.login_attempts import DynamoLoginAttempts
 from shop.orders import OrderService
 from shop.passwords import PasswordHasher
+from shop.ports import LoginFailureLimit
 from shop.readiness import ReadinessProbe
+from shop.secret_values import CachedSecret
 from shop.settings import Settings
 from shop.signing_keys import SecretsManagerSigningKey
 from shop.sqs import SqsJobQueue
@@ -23,9 +26,14 @@ _CLOCK = SystemClock()
 
 
 def signing_key(settings: Settings) -> SecretsManagerSigningKey:
-    return SecretsManagerSigningKey(
-        secrets_client(), settings.signing_key_secret_id, cache_seconds=settings.signing_key_cache_seconds, clock=_CLOCK
+    secret = CachedSecret(
+        secrets_client(),
+        settings.signing_key_secret_id,
+        cache_seconds=settings.signing_key_cache_seconds,
+        clock=_CLOCK,
+        purpose="signing key",
     )
+    return SecretsManagerSigningKey(secret)
 
 
 def token_service(settings: Settings) -> TokenService:
@@ -47,8 +55,15 @@ def registration_service(settings: Settings) -> RegistrationService:
 
 
 def login_service(settings: Settings) -> LoginService:
-    users = DynamoUserRepository(dynamodb_client(), settings.table_name)
-    return LoginService(users, PasswordHasher(), token_service(settings))
+    dynamodb = dynamodb_client()
+    return LoginService(
+        DynamoUserRepository(dynamodb, settings.table_name),
+        PasswordHasher(),
+        token_service(settings),
+        DynamoLoginAttempts(dynamodb, settings.table_name),
+        limit=LoginFailureLimit(settings.login_failure_limit, settings.login_failure_window_seconds),
+        clock=_CLOCK,
+    )
 
 
 def order_service(settings: Settings) -> OrderService:

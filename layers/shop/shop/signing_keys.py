@@ -1,20 +1,13 @@
-"""The JWT and cursor signing key, read from Secrets Manager and kept warm."""
+"""The JWT and cursor signing key."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import threading
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from shop.clock import Clock
-from shop.errors import Unavailable
-
-if TYPE_CHECKING:
-    from mypy_boto3_secretsmanager import SecretsManagerClient
+from shop.errors import Misconfigured
+from shop.secret_values import CachedSecret
 
 # RFC 7518 section 3.2: an HS256 key must be at least as long as the hash output.
 MIN_KEY_BYTES = 32
@@ -32,33 +25,15 @@ def derive_key(master: bytes, purpose: str) -> bytes:
 
 
 class SecretsManagerSigningKey:
-    """Reads the secret once per `cache_seconds`: a warm function makes no call per request."""
+    """The signing key as stored in a Secrets Manager secret, kept warm by `CachedSecret`."""
 
-    def __init__(self, client: SecretsManagerClient, secret_id: str, *, cache_seconds: int, clock: Clock) -> None:
-        self._client = client
-        self._secret_id = secret_id
-        self._ttl = timedelta(seconds=cache_seconds)
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._cached: tuple[bytes, datetime] | None = None
+    def __init__(self, secret: CachedSecret) -> None:
+        self._secret = secret
 
     def key(self) -> bytes:
-        now = self._clock.now()
-        with self._lock:
-            if self._cached is not None and now - self._cached[1] < self._ttl:
-                return self._cached[0]
-            value = self._fetch()
-            self._cached = (value, now)
-            return value
-
-    def _fetch(self) -> bytes:
-        try:
-            secret = self._client.get_secret_value(SecretId=self._secret_id)["SecretString"]
-        except (ClientError, BotoCoreError) as exc:
-            raise Unavailable("the signing key cannot be read") from exc
-        value = secret.encode()
+        value = self._secret.value().encode()
         if len(value) < MIN_KEY_BYTES:
-            raise Unavailable("the signing key is shorter than 32 bytes")
+            raise Misconfigured("the signing key is shorter than 32 bytes")
         return value
 
 

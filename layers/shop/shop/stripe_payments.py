@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import threading
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import Literal, Protocol
 
 import stripe
-from botocore.exceptions import BotoCoreError, ClientError
 
-from shop.clock import Clock
 from shop.errors import Misconfigured, Unavailable
 from shop.ports import Charged, ChargeOutcome, ChargeRequest, Declined
-
-if TYPE_CHECKING:
-    from mypy_boto3_secretsmanager import SecretsManagerClient
+from shop.secret_values import CachedSecret
 
 StripeErrorClass = Literal["decline", "transient", "configuration"]
 
-# Secrets Manager answers these when the secret, its value or our access to it is missing:
-# waiting does not help, an operator does.
-_SECRET_CONFIGURATION_CODES = frozenset(
-    {"ResourceNotFoundException", "AccessDeniedException", "DecryptionFailure", "InvalidRequestException"}
-)
 # A 409 from Stripe means another request with the same idempotency key is still running.
 _CONCURRENT_REQUEST = 409
 
@@ -57,43 +46,16 @@ class ApiKeySource(Protocol):
 
 
 class SecretsManagerApiKey:
-    """The key as stored in a Secrets Manager secret (a plain string), kept warm for `cache_seconds`."""
+    """The key as stored in a Secrets Manager secret (a plain string), kept warm by `CachedSecret`."""
 
-    def __init__(self, client: SecretsManagerClient, secret_id: str, *, cache_seconds: int, clock: Clock) -> None:
-        self._client = client
-        self._secret_id = secret_id
-        self._ttl = timedelta(seconds=cache_seconds)
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._cached: tuple[str, datetime] | None = None
+    def __init__(self, secret: CachedSecret) -> None:
+        self._secret = secret
 
     def key(self) -> str:
-        now = self._clock.now()
-        with self._lock:
-            if self._cached is not None and now - self._cached[1] < self._ttl:
-                return self._cached[0]
-            value = self._fetch()
-            self._cached = (value, now)
-            return value
+        return self._secret.value()
 
     def forget(self) -> None:
-        with self._lock:
-            self._cached = None
-
-    def _fetch(self) -> str:
-        try:
-            value = self._client.get_secret_value(SecretId=self._secret_id).get("SecretString", "")
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] in _SECRET_CONFIGURATION_CODES:
-                raise Misconfigured(
-                    f"the payment API key secret cannot be read: {exc.response['Error']['Code']}"
-                ) from exc
-            raise Unavailable("the payment API key cannot be read") from exc
-        except BotoCoreError as exc:
-            raise Unavailable("the payment API key cannot be read") from exc
-        if not value.strip():
-            raise Misconfigured("the payment API key secret is empty")
-        return value.strip()
+        self._secret.forget()
 
 
 class StripePaymentGateway:

@@ -7,6 +7,7 @@ token libraries, and the API's route handlers without the stripe SDK.
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 from shop.aws_clients import (
     CONNECT_TIMEOUT_SECONDS,
@@ -28,8 +29,10 @@ from shop.order_events import SnsOrderEventPublisher
 from shop.order_ledger import DynamoOrderLedger
 from shop.payments import PaymentService
 from shop.queue_worker import QueueWorker
+from shop.retries import retry_delay_seconds
+from shop.secret_values import CachedSecret
 from shop.ses import SesEmailSender
-from shop.settings import PipelineSettings
+from shop.settings import ConfigurationError, PipelineSettings
 from shop.sqs import SqsJobQueue, SqsQueueMonitor, SqsRedelivery
 from shop.stripe_payments import SecretsManagerApiKey, StripePaymentGateway
 
@@ -38,17 +41,33 @@ _JOB_OVERHEAD_SECONDS = 2.0
 _CLOCK = SystemClock()
 
 
-def _budget_ms(slow_call_seconds: float) -> int:
+def _budget_ms(settings: PipelineSettings, slow_call_seconds: float) -> int:
     """Time a job must have left to start: its slow call's connect and read timeouts, and the rest."""
-    return int((CONNECT_TIMEOUT_SECONDS + slow_call_seconds + _JOB_OVERHEAD_SECONDS) * 1000)
+    budget_ms = int((CONNECT_TIMEOUT_SECONDS + slow_call_seconds + _JOB_OVERHEAD_SECONDS) * 1000)
+    if budget_ms >= settings.worker_timeout_seconds * 1000:
+        # No invocation would ever have the time to start a job: every one would only be retried.
+        raise ConfigurationError(
+            f"invalid function configuration: a job needs {budget_ms / 1000:g} s, more than "
+            f"WORKER_TIMEOUT_SECONDS ({settings.worker_timeout_seconds} s) allows"
+        )
+    return budget_ms
+
+
+def _retry_delay(settings: PipelineSettings) -> partial[int]:
+    return partial(
+        retry_delay_seconds, base_seconds=settings.retry_base_seconds, max_seconds=settings.retry_max_seconds
+    )
 
 
 def payment_service(settings: PipelineSettings) -> PaymentService:
     api_key = SecretsManagerApiKey(
-        secrets_client(),
-        settings.payment_api_key_secret_id,
-        cache_seconds=settings.payment_api_key_cache_seconds,
-        clock=_CLOCK,
+        CachedSecret(
+            secrets_client(),
+            settings.payment_api_key_secret_id,
+            cache_seconds=settings.payment_api_key_cache_seconds,
+            clock=_CLOCK,
+            purpose="payment API key",
+        )
     )
     gateway = StripePaymentGateway(
         api_key,
@@ -66,7 +85,8 @@ def payment_worker(settings: PipelineSettings) -> QueueWorker[ChargeOrder, Order
         ChargeOrder,
         payment_service(settings).charge_order,
         redelivery,
-        time_needed_ms=_budget_ms(settings.payment_api_timeout_seconds),
+        time_needed_ms=_budget_ms(settings, settings.payment_api_timeout_seconds),
+        delay=_retry_delay(settings),
     )
 
 
@@ -79,6 +99,7 @@ def notification_service(settings: PipelineSettings) -> NotificationService:
         SesEmailSender(sesv2_client(), settings.sender_email),
         SnsOrderEventPublisher(sns_client(), settings.order_events_topic_arn),
         clock=_CLOCK,
+        claim_lease=timedelta(seconds=settings.email_claim_lease_seconds),
     )
 
 
@@ -89,7 +110,11 @@ class NotificationWorker:
         self._service = notification_service(settings)
         redelivery = SqsRedelivery(sqs_client(), settings.notifications_queue_url, settings.notifications_dlq_url)
         self._worker: QueueWorker[SendEmail, PendingStatusEvent | None] = QueueWorker(
-            SendEmail, self._service.deliver, redelivery, time_needed_ms=_budget_ms(SES_READ_TIMEOUT_SECONDS)
+            SendEmail,
+            self._service.deliver,
+            redelivery,
+            time_needed_ms=_budget_ms(settings, SES_READ_TIMEOUT_SECONDS),
+            delay=_retry_delay(settings),
         )
 
     def start_batch(self) -> NotificationBatch:
