@@ -230,6 +230,8 @@ def _print_banner(cloud: LocalCloud) -> None:
     lines = [f"AWS emulator      {cloud.emulator.url}   (AWS_ENDPOINT_URL)"]
     if cloud.gateway is not None:
         lines.append(f"API               {cloud.gateway.url}")
+    if cloud.console_url is not None:
+        lines.append(f"Console           {cloud.console_url}")
     if cloud.payments is not None:
         lines.append(f"Payment provider  {cloud.payments.url}")
     functions = cloud.report.stack.functions

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from localcloud.console import CONSOLE_PATH, WebConsole
 from localcloud.emulator import Emulator
 from localcloud.function_logs import FunctionLogs
 from localcloud.gateway import ApiGateway
@@ -42,6 +43,8 @@ class LocalCloudConfig:
     watch: bool = True
     # Keep state across restarts; tests that want a throwaway cloud turn this off.
     persist: bool = True
+    # How often the web console samples queues, function counters and metrics.
+    console_sample_interval_s: float = 2.0
 
 
 class LocalCloud:
@@ -55,6 +58,7 @@ class LocalCloud:
         self.report: ProvisionReport | None = None
         self.runtime: LambdaRuntime | None = None
         self.gateway: ApiGateway | None = None
+        self.web_console: WebConsole | None = None
         self._logs: FunctionLogs | None = None
         self._sqs: SqsEventSource | None = None
         self.scheduler: Scheduler | None = None
@@ -67,6 +71,11 @@ class LocalCloud:
     @property
     def payments_state_file(self) -> Path:
         return self.config.state_dir / PAYMENTS_STATE_FILE
+
+    @property
+    def console_url(self) -> str | None:
+        """The web console's page, served on the API's port; None when the stack has no API."""
+        return None if self.gateway is None else f"{self.gateway.url}{CONSOLE_PATH}"
 
     def start(self) -> None:
         """Start every part; on a failure, stop what already started and re-raise."""
@@ -116,10 +125,29 @@ class LocalCloud:
         self.runtime = runtime
         self._stops.append(runtime.close)
         if stack.apis:
-            gateway = ApiGateway(stack, runtime, port=config.api_port)
+            web_console = WebConsole(
+                stack=stack,
+                runtime=runtime,
+                logs=logs,
+                emulator_url=self.emulator.url,
+                stack_name=report.stack_name,
+                payments=self.payments,
+                payments_url=None if self.payments is None else self.payments.url,
+                sample_interval_s=config.console_sample_interval_s,
+            )
+            gateway = ApiGateway(
+                stack,
+                web_console.invoker,
+                port=config.api_port,
+                observer=web_console.observe,
+                reserved_path_handler=web_console.handle,
+            )
             gateway.start()
             self.gateway = gateway
             self._stops.append(gateway.stop)
+            web_console.start()
+            self.web_console = web_console
+            self._stops.append(web_console.stop)
         sqs = SqsEventSource(stack, runtime, self.emulator.url)
         sqs.start()
         self._sqs = sqs
