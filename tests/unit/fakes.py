@@ -8,7 +8,15 @@ from datetime import UTC, datetime, timedelta
 from shop.errors import Conflict, Unavailable
 from shop.jobs import ChargeOrder, SendEmail
 from shop.models import Credential, Order, OrderStatus, User
-from shop.ports import DynamoKey, IdempotencyKeyTaken, IdempotencyRecord, OrderSlice
+from shop.ports import (
+    AttemptAdmitted,
+    AttemptRefused,
+    DynamoKey,
+    IdempotencyKeyTaken,
+    IdempotencyRecord,
+    LoginFailureLimit,
+    OrderSlice,
+)
 
 
 class FixedClock:
@@ -46,6 +54,34 @@ class InMemoryUsers:
             stored = self.credentials.get(credential.email)
             if stored is not None and stored.password_hash == credential.password_hash:
                 self.credentials[credential.email] = stored.model_copy(update={"password_hash": new_hash})
+
+
+class InMemoryLoginAttempts:
+    """Per-email attempt counters in fixed windows: `counts[email] = (window_start, attempts)`."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, tuple[int, int]] = {}
+        self.down = False
+        self._lock = threading.Lock()
+
+    def admit(self, email: str, at: datetime, limit: LoginFailureLimit) -> AttemptAdmitted | AttemptRefused:
+        now = int(at.timestamp())
+        with self._lock:
+            start, attempts = self.counts.get(email, (now, 0))
+            if start <= now - limit.window_seconds:
+                start, attempts = now, 0
+            if attempts >= limit.failures:
+                return AttemptRefused(reopens_at=start + limit.window_seconds)
+            self.counts[email] = (start, attempts + 1)
+            return AttemptAdmitted(email=email, window_start=start)
+
+    def forgive(self, attempt: AttemptAdmitted) -> None:
+        if self.down:
+            raise Unavailable("attempt store down")
+        with self._lock:
+            start, attempts = self.counts.get(attempt.email, (attempt.window_start, 0))
+            if start == attempt.window_start and attempts > 0:
+                self.counts[attempt.email] = (start, attempts - 1)
 
 
 class InMemoryOrders:

@@ -6,9 +6,10 @@ from shop.accounts import AccountService, LoginService
 from shop.errors import Conflict, NotFound, Unauthenticated
 from shop.models import LoginRequest, RegisterRequest
 from shop.passwords import PasswordHasher
+from shop.ports import LoginFailureLimit
 from shop.signing_keys import StaticSigningKey
 from shop.tokens import TokenService
-from tests.unit.fakes import FixedClock, InMemoryUsers
+from tests.unit.fakes import FixedClock, InMemoryLoginAttempts, InMemoryUsers
 
 PASSWORD = "correct horse battery staple"
 
@@ -37,6 +38,12 @@ def tokens() -> TokenService:
     )
 
 
+def login_service(users: InMemoryUsers, hasher: PasswordHasher, tokens: TokenService) -> LoginService:
+    return LoginService(
+        users, hasher, tokens, InMemoryLoginAttempts(), limit=LoginFailureLimit(5, 900), clock=FixedClock()
+    )
+
+
 def register(users: InMemoryUsers, email: str = "Ada@Example.com", hasher: PasswordHasher | None = None) -> str:
     service = AccountService(users, hasher or CountingHasher(), FixedClock())
     return service.register(RegisterRequest(email=email, password=PASSWORD, name="Ada")).id
@@ -61,7 +68,7 @@ def test_a_second_registration_with_the_same_email_in_other_case_conflicts(users
 
 def test_login_returns_a_token_for_the_user(users: InMemoryUsers, tokens: TokenService) -> None:
     user_id = register(users)
-    logins = LoginService(users, CountingHasher(), tokens)
+    logins = login_service(users, CountingHasher(), tokens)
 
     token = logins.login(LoginRequest(email="ada@example.com", password=PASSWORD))
 
@@ -74,7 +81,7 @@ def test_unknown_email_and_wrong_password_fail_alike_and_both_verify_a_hash(
 ) -> None:
     register(users)
     hasher = CountingHasher()
-    logins = LoginService(users, hasher, tokens)
+    logins = login_service(users, hasher, tokens)
 
     with pytest.raises(Unauthenticated) as unknown:
         logins.login(LoginRequest(email="nobody@example.com", password=PASSWORD))
@@ -89,7 +96,7 @@ def test_login_rehashes_a_password_stored_with_weaker_parameters(users: InMemory
     register(users, hasher=CountingHasher(memory_cost=1024, time_cost=1))
     old_hash = users.credentials["ada@example.com"].password_hash
 
-    LoginService(users, CountingHasher(memory_cost=2048, time_cost=2), tokens).login(
+    login_service(users, CountingHasher(memory_cost=2048, time_cost=2), tokens).login(
         LoginRequest(email="ada@example.com", password=PASSWORD)
     )
 

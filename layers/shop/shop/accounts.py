@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
+
 from shop.clock import Clock, isoformat
-from shop.errors import NotFound, Unauthenticated, Unavailable
+from shop.errors import NotFound, Throttled, Unauthenticated, Unavailable
 from shop.ids import new_ulid
 from shop.jobs import SendEmail
 from shop.models import AccessToken, Credential, LoginRequest, RegisterRequest, User
 from shop.observability import logger, metrics
 from shop.passwords import PasswordHasher
-from shop.ports import JobQueue, UserRepository
+from shop.ports import AttemptAdmitted, AttemptRefused, JobQueue, LoginAttempts, LoginFailureLimit, UserRepository
 from shop.tokens import TokenService
 
 DEFAULT_ROLES = ("customer",)
@@ -62,20 +64,51 @@ class RegistrationService:
 
 
 class LoginService:
-    """Exchanges an email and password for an access token."""
+    """Exchanges an email and password for an access token, within the email's failure limit."""
 
-    def __init__(self, users: UserRepository, hasher: PasswordHasher, tokens: TokenService) -> None:
+    def __init__(
+        self,
+        users: UserRepository,
+        hasher: PasswordHasher,
+        tokens: TokenService,
+        attempts: LoginAttempts,
+        *,
+        limit: LoginFailureLimit,
+        clock: Clock,
+    ) -> None:
         self._users = users
         self._hasher = hasher
         self._tokens = tokens
+        self._attempts = attempts
+        self._limit = limit
+        self._clock = clock
 
     def login(self, request: LoginRequest) -> AccessToken:
+        now = self._clock.now()
+        # Counted before the password is checked: concurrent guesses cannot slip past the limit,
+        # and a refused attempt costs no hash verification. Unknown emails are counted alike, so
+        # neither the 401 nor the 429 tells whether an account exists.
+        admission = self._attempts.admit(request.email, now, self._limit)
+        if isinstance(admission, AttemptRefused):
+            retry_after = max(1, math.ceil(admission.reopens_at - now.timestamp()))
+            raise Throttled(f"too many failed logins for this account; retry in {retry_after} seconds", retry_after)
         credential = self._users.credential_for(request.email)
         if credential is None:
             self._hasher.verify_dummy(request.password)
             raise Unauthenticated(_BAD_LOGIN)
         if not self._hasher.verify(credential.password_hash, request.password):
             raise Unauthenticated(_BAD_LOGIN)
+        # Only this attempt is taken back: an attacker's failures stay counted after the owner logs in.
+        self._forgive(admission)
         if self._hasher.needs_rehash(credential.password_hash):
             self._users.replace_password_hash(credential, self._hasher.hash(request.password))
         return self._tokens.issue(credential.user_id, credential.roles)
+
+    def _forgive(self, admission: AttemptAdmitted) -> None:
+        try:
+            self._attempts.forgive(admission)
+        except Unavailable:
+            # The password was right: refusing the login now would punish the owner for our store.
+            # The attempt stays counted as a failure until its window ends; the metric shows it.
+            logger.exception("successful login attempt not forgiven")
+            metrics.add_metric(name="LoginAttemptNotForgiven", unit="Count", value=1)

@@ -6,6 +6,7 @@ Access patterns, and the key or index that serves each without a Scan:
 |-------------------------------------------|-----------|-------------------------------------------------------|
 | register: email must be unique            | Transact  | Put `EMAIL#<email>/CREDENTIAL` if absent + user item  |
 | login: credential by email                | GetItem   | pk `EMAIL#<email>`, sk `CREDENTIAL`                   |
+| login: failed attempts per email (window) | cond. Upd | pk `EMAIL#<email>`, sk `LOGIN_ATTEMPTS` (TTL)         |
 | me: user by id                            | GetItem   | pk `USER#<id>`, sk `PROFILE`                          |
 | order by id, for its owner only           | GetItem   | pk `USER#<user>`, sk `ORDER#<order>`                  |
 | a user's orders, newest first             | Query     | pk `USER#<user>`, sk begins_with `ORDER#`, descending |

@@ -6,7 +6,16 @@ import re
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 ALLOWED_CURRENCIES = ("USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF", "SEK", "NOK", "DKK")
 Currency = Literal["USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF", "SEK", "NOK", "DKK"]
@@ -15,20 +24,45 @@ Currency = Literal["USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF", "SEK", "NOK"
 MAX_ORDER_TOTAL = 99_999_999
 
 # Deliberately simple: a full RFC 5322 parser accepts addresses no mail system delivers to.
-_EMAIL = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+# The OpenAPI document publishes the same pattern, so what it calls valid the API accepts.
+_EMAIL_PATTERN = (
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 )
+_EMAIL = re.compile(_EMAIL_PATTERN)
+_EMAIL_MAX_LENGTH = 254
 
 
 def _normalise_email(value: str) -> str:
-    if not _EMAIL.match(value):
+    # fullmatch: Python's `$` would also accept a trailing newline, which the published pattern refuses.
+    if not _EMAIL.fullmatch(value):
         raise ValueError("not a valid email address")
     return value.lower()
 
 
-Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_normalise_email)]
+Email = Annotated[
+    str,
+    StringConstraints(max_length=_EMAIL_MAX_LENGTH),
+    AfterValidator(_normalise_email),
+    WithJsonSchema({"type": "string", "maxLength": _EMAIL_MAX_LENGTH, "pattern": _EMAIL_PATTERN}),
+]
 Password = Annotated[str, StringConstraints(min_length=12, max_length=128)]
-PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+# At least one visible character: a name of spaces alone would be stripped to nothing.
+PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"\S")]
+# Visible ASCII only, which every HTTP hop passes unchanged, and short enough that the key's
+# DynamoDB sort key (`IDEMPOTENCY#<key>`) stays far inside the 1024-byte limit.
+IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")]
+
+
+def _whole_number(value: object) -> object:
+    # JSON Schema counts 1.0 as an integer, so the API takes it as 1; "1", true and 1.5 stay refused.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# Last in an Annotated, after the bounds, so they stay in the JSON schema as minimum and maximum.
+AcceptWholeFloats = BeforeValidator(_whole_number)
 Sku = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 PaymentMethod = Annotated[str, StringConstraints(pattern=r"^pm_[A-Za-z0-9_]+$", max_length=100)]
 
@@ -60,8 +94,10 @@ class LoginRequest(_Input):
 
 class OrderItem(_Input):
     sku: Sku
-    quantity: Annotated[StrictInt, Field(ge=1, le=1000)]
-    unit_price: Annotated[StrictInt, Field(ge=1, le=10_000_000, description="Minor units of the currency")]
+    quantity: Annotated[StrictInt, Field(ge=1, le=1000), AcceptWholeFloats]
+    unit_price: Annotated[
+        StrictInt, Field(ge=1, le=10_000_000, description="Minor units of the currency"), AcceptWholeFloats
+    ]
 
 
 class CreateOrderRequest(_Input):

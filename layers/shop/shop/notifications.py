@@ -13,8 +13,8 @@ Why an email goes out once:
 The crash window: a worker that dies between SES accepting the email and the marker being
 settled (killed by its timeout, say), or whose SES call timed out with no answer, leaves a
 `sending` claim whose outcome nobody knows. SES has no idempotency key to ask with. The claim is
-kept for a lease of 5 minutes, ten times the worker's timeout, so a live worker is never
-overtaken; after that the next delivery takes it over and sends again, counted as
+kept for a lease of 5 minutes (template EmailClaimLeaseSeconds), ten times the worker's timeout,
+so a live worker is never overtaken; after that the next delivery takes it over and sends again, counted as
 `EmailResentAfterUnknownOutcome`. We accept a rare duplicate there rather than a receipt that
 silently never arrives; the window is the few seconds of one SES call.
 
@@ -77,6 +77,7 @@ class NotificationService:
         events: OrderEventPublisher,
         *,
         clock: Clock,
+        claim_lease: timedelta = CLAIM_LEASE,
     ) -> None:
         self._users = users
         self._orders = orders
@@ -84,6 +85,7 @@ class NotificationService:
         self._sender = sender
         self._events = events
         self._clock = clock
+        self._claim_lease = claim_lease
 
     def deliver(self, job: SendEmail) -> PendingStatusEvent | None:
         """Send the job's email unless it went out before; return the status event still to publish."""
@@ -93,7 +95,7 @@ class NotificationService:
             raise Unavailable(f"user {job.user_id} is not readable yet")
         order = self._order_for(job)
         key = EmailKey(user_id=job.user_id, kind=job.kind, order_id=job.order_id)
-        claim = self._ledger.claim(key, self._clock.now(), CLAIM_LEASE)
+        claim = self._ledger.claim(key, self._clock.now(), self._claim_lease)
         if isinstance(claim, EmailInFlight):
             raise Unavailable("another delivery holds the claim on this email")
         if isinstance(claim, EmailAlreadySent):

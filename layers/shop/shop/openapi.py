@@ -5,7 +5,7 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 
 from shop.routes import ROUTES, Route
@@ -37,10 +37,34 @@ _PROBLEM = {
 }
 
 
+# API Gateway's own answers, in its own shape: `{"message": ...}` as application/json (the
+# message is null when the authorizer itself failed). The template's GatewayResponses add the
+# security headers to them.
+_GATEWAY_MESSAGE = {
+    "type": "object",
+    "description": "An answer of API Gateway itself, given before or instead of the function's",
+    "required": ["message"],
+    "properties": {"message": {"type": ["string", "null"]}},
+}
+_ANY_ROUTE_GATEWAY_ANSWERS = {
+    429: "The stage's throttling limit (API Gateway)",
+    502: "The function failed or returned a malformed answer (API Gateway)",
+    504: "The function did not answer within 29 s (API Gateway)",
+}
+_PROTECTED_ROUTE_GATEWAY_ANSWERS = {
+    401: "No bearer token, or one the authorizer refused (API Gateway)",
+    403: "The authorizer's policy does not allow this call (API Gateway)",
+    500: "The authorizer failed (API Gateway)",
+}
+_BODY_ROUTE_GATEWAY_ANSWERS = {413: "The request body is over API Gateway's 10 MB limit (API Gateway)"}
+_PROBLEM_JSON = "application/problem+json"
+_GATEWAY_JSON = "application/json"
+
+
 def build_document(server_url: str) -> dict[str, Any]:
     models = _models()
     refs, definitions = models_json_schema([(model, mode) for model, mode in models], ref_template=_REF)
-    schemas: dict[str, Any] = {**definitions.get("$defs", {}), "Problem": _PROBLEM}
+    schemas: dict[str, Any] = {**definitions.get("$defs", {}), "Problem": _PROBLEM, "GatewayMessage": _GATEWAY_MESSAGE}
     paths: dict[str, dict[str, Any]] = {}
     for route in ROUTES:
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, refs)
@@ -79,8 +103,14 @@ def _operation(route: Route, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
         for name in _path_parameters(route.path)
     ]
     parameters += [
-        {"name": name, "in": "header", "required": False, "description": text, "schema": {"type": "string"}}
-        for name, text in route.headers
+        {
+            "name": header.name,
+            "in": "header",
+            "required": False,
+            "description": header.description,
+            "schema": TypeAdapter(header.value_type).json_schema(),
+        }
+        for header in route.headers
     ]
     if route.query is not None:
         properties = route.query.model_json_schema(ref_template=_REF)["properties"]
@@ -92,22 +122,45 @@ def _operation(route: Route, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
     if route.request_body is not None:
         schema = refs[(route.request_body, "validation")]
         operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
+    operation["responses"] = _responses(route, refs)
+    return operation
+
+
+def _responses(route: Route, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
+    """Every answer the route can give: the function's, and API Gateway's own in front of it."""
     if route.response is not None:
         schema = refs[(route.response, "serialization")]
     else:
         schema = {"type": "object"} if route.media_type == "application/json" else {"type": "string"}
-    success = {
-        "description": HTTPStatus(route.success_status).phrase,
-        "content": {route.media_type: {"schema": schema}},
-    }
-    responses: dict[str, Any] = {str(route.success_status): success}
-    for status in route.errors:
-        responses[str(status)] = {
-            "description": HTTPStatus(status).phrase,
-            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    answers: dict[int, dict[str, Any]] = {}
+
+    def add(status: int, media_type: str, body: dict[str, Any], description: str | None = None) -> None:
+        answer = answers.setdefault(status, {"description": HTTPStatus(status).phrase, "content": {}})
+        answer["content"][media_type] = {"schema": body}
+        if description is not None:
+            answer["description"] = f"{answer['description']}. {description}"
+
+    for status in (route.success_status, *route.response_statuses):
+        add(status, route.media_type, schema)
+    problem = {"$ref": "#/components/schemas/Problem"}
+    # 500: whatever escapes a handler becomes a problem without internals (shop.http.endpoint).
+    for status in (*route.errors, 500):
+        add(status, _PROBLEM_JSON, problem)
+    gateway = dict(_ANY_ROUTE_GATEWAY_ANSWERS)
+    if not route.public:
+        gateway |= _PROTECTED_ROUTE_GATEWAY_ANSWERS
+    if route.request_body is not None:
+        gateway |= _BODY_ROUTE_GATEWAY_ANSWERS
+    for status, description in gateway.items():
+        add(status, _GATEWAY_JSON, {"$ref": "#/components/schemas/GatewayMessage"}, description)
+    if 429 in route.errors:
+        answers[429]["headers"] = {
+            "Retry-After": {
+                "description": "Seconds until the refused attempts may be retried (the function's 429)",
+                "schema": {"type": "integer", "minimum": 1},
+            }
         }
-    operation["responses"] = responses
-    return operation
+    return {str(status): answers[status] for status in sorted(answers)}
 
 
 def _path_parameters(path: str) -> list[str]:

@@ -5,16 +5,27 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from pydantic import TypeAdapter, ValidationError
+
 from shop.clock import Clock, isoformat
 from shop.cursors import CursorCodec
-from shop.errors import DomainError, Invalid, NotFound, Unavailable
+from shop.errors import DomainError, FieldProblem, Invalid, NotFound, Unavailable
 from shop.ids import new_ulid
 from shop.jobs import ChargeOrder
-from shop.models import MAX_ORDER_TOTAL, CreateOrderRequest, ListOrdersQuery, Order, OrderPage, OrderStatus, OrderView
+from shop.models import (
+    MAX_ORDER_TOTAL,
+    CreateOrderRequest,
+    IdempotencyKey,
+    ListOrdersQuery,
+    Order,
+    OrderPage,
+    OrderStatus,
+    OrderView,
+)
 from shop.observability import logger, metrics
 from shop.ports import IdempotencyKeyTaken, IdempotencyRecord, JobQueue, OrderRepository
 
-MAX_IDEMPOTENCY_KEY_LENGTH = 255
+_IDEMPOTENCY_KEY: TypeAdapter[str] = TypeAdapter(IdempotencyKey)
 
 
 class IdempotencyKeyMismatch(DomainError):
@@ -72,10 +83,8 @@ class OrderService:
         )
         record = None
         if idempotency_key is not None:
-            if not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY_LENGTH or not idempotency_key.isprintable():
-                raise Invalid("the Idempotency-Key header must be 1 to 255 printable characters")
             record = IdempotencyRecord(
-                key=idempotency_key,
+                key=_valid_idempotency_key(idempotency_key),
                 order_id=order.id,
                 fingerprint=_fingerprint(request),
                 expires_at=int(now.timestamp()) + self._idempotency_ttl,
@@ -121,6 +130,14 @@ class OrderService:
             # invite a client retry that creates a second order.
             logger.exception("payment job not sent; left for the reconciler", extra={"order_id": order.id})
             metrics.add_metric(name="PaymentJobDeferred", unit="Count", value=1)
+
+
+def _valid_idempotency_key(key: str) -> str:
+    try:
+        return _IDEMPOTENCY_KEY.validate_python(key)
+    except ValidationError as exc:
+        problems = [FieldProblem(location="header.Idempotency-Key", message=error["msg"]) for error in exc.errors()]
+        raise Invalid("the Idempotency-Key header must be 1 to 255 visible ASCII characters", problems) from exc
 
 
 def _fingerprint(request: CreateOrderRequest) -> str:

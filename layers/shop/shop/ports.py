@@ -51,6 +51,39 @@ class UserRepository(Protocol):
         """Store a stronger hash, unless the stored one changed meanwhile."""
 
 
+@dataclass(frozen=True)
+class LoginFailureLimit:
+    """At most `failures` failed logins per email in a fixed window of `window_seconds`."""
+
+    failures: int
+    window_seconds: int
+
+
+@dataclass(frozen=True)
+class AttemptAdmitted:
+    """The attempt is counted in the email's window that opened at `window_start` (epoch seconds)."""
+
+    email: str
+    window_start: int
+
+
+@dataclass(frozen=True)
+class AttemptRefused:
+    """The email's window is full until `reopens_at` (epoch seconds)."""
+
+    reopens_at: int
+
+
+class LoginAttempts(Protocol):
+    """Login attempts per email in a fixed window, counted atomically before the password is checked."""
+
+    def admit(self, email: str, at: datetime, limit: LoginFailureLimit) -> AttemptAdmitted | AttemptRefused:
+        """Count the attempt, unless the email's live window already holds `limit.failures`."""
+
+    def forgive(self, attempt: AttemptAdmitted) -> None:
+        """Take back the count of an attempt that succeeded, so only failures fill the window."""
+
+
 class OrderRepository(Protocol):
     """Orders, stored under their owner."""
 

@@ -24,6 +24,10 @@ that keeps failing reaches its dead-letter queue after 32 to 62 minutes of retri
 out a provider incident of that length without an operator. The dead-letter queue alarm fires
 then; once the cause is fixed an operator redrives the queue (and the maintenance sweep sends
 the stuck orders' jobs again regardless).
+
+The table is the production schedule. The template parameters `RetryBaseSeconds` and
+`RetryMaxSeconds` set the base and the cap (the chaos test compresses the schedule with them, so
+that minutes of faults fit in a test run); the shape stays the same.
 """
 
 from __future__ import annotations
@@ -35,9 +39,15 @@ BASE_DELAY_SECONDS = 15
 MAX_DELAY_SECONDS = 1800
 
 
-def retry_delay_seconds(receive_count: int, jitter: Callable[[], float] = random.random) -> int:
+def retry_delay_seconds(
+    receive_count: int,
+    jitter: Callable[[], float] = random.random,
+    *,
+    base_seconds: int = BASE_DELAY_SECONDS,
+    max_seconds: int = MAX_DELAY_SECONDS,
+) -> int:
     """Seconds to hide a message after its `receive_count`-th delivery failed transiently."""
     doublings = min(max(receive_count, 1), 32) - 1
-    half = (BASE_DELAY_SECONDS << doublings) / 2
+    half = (base_seconds << doublings) / 2
     # Capping the jittered delay, not the ceiling, keeps the floor of each step above the last.
-    return min(MAX_DELAY_SECONDS, round(half + jitter() * half))
+    return min(max_seconds, round(half + jitter() * half))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -10,6 +11,7 @@ from shop.models import (
     AccessToken,
     CreateOrderRequest,
     Health,
+    IdempotencyKey,
     ListOrdersQuery,
     LoginRequest,
     OrderPage,
@@ -18,6 +20,15 @@ from shop.models import (
     RegisterRequest,
     User,
 )
+
+
+@dataclass(frozen=True)
+class HeaderParameter:
+    """A request header an operation reads; `value_type` is the annotated type its value must fit."""
+
+    name: str
+    description: str
+    value_type: Any
 
 
 @dataclass(frozen=True)
@@ -34,8 +45,13 @@ class Route:
     query: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     public: bool = False
+    # Statuses the handler answers with problem details. What every route or the API Gateway in
+    # front of it may answer besides (500, throttling, the authorizer's refusals) is added by
+    # shop.openapi from the route's other fields.
     errors: tuple[int, ...] = ()
-    headers: tuple[tuple[str, str], ...] = ()
+    # Other statuses answered with the `response` model (the readiness probe's 503).
+    response_statuses: tuple[int, ...] = ()
+    headers: tuple[HeaderParameter, ...] = ()
     # Non-JSON answers (the docs page) name their media type here.
     media_type: str = "application/json"
 
@@ -50,7 +66,7 @@ REGISTER = Route(
     request_body=RegisterRequest,
     response=User,
     public=True,
-    errors=(400, 409, 413, 422, 429),
+    errors=(400, 409, 413, 422, 503),
 )
 LOGIN = Route(
     "login",
@@ -61,9 +77,9 @@ LOGIN = Route(
     request_body=LoginRequest,
     response=AccessToken,
     public=True,
-    errors=(400, 401, 413, 422, 429),
+    errors=(400, 401, 413, 422, 429, 503),
 )
-ME = Route("getMe", "GET", "/me", "MeFunction", "The caller's account", response=User, errors=(401, 404))
+ME = Route("getMe", "GET", "/me", "MeFunction", "The caller's account", response=User, errors=(404, 503))
 CREATE_ORDER = Route(
     "createOrder",
     "POST",
@@ -73,8 +89,12 @@ CREATE_ORDER = Route(
     success_status=201,
     request_body=CreateOrderRequest,
     response=OrderView,
-    errors=(400, 401, 413, 422),
-    headers=(("Idempotency-Key", "Makes a retried request return the order the first one created"),),
+    errors=(400, 413, 422, 503),
+    headers=(
+        HeaderParameter(
+            "Idempotency-Key", "Makes a retried request return the order the first one created", IdempotencyKey
+        ),
+    ),
 )
 GET_ORDER = Route(
     "getOrder",
@@ -83,7 +103,7 @@ GET_ORDER = Route(
     "GetOrderFunction",
     "One of the caller's orders",
     response=OrderView,
-    errors=(401, 404),
+    errors=(404, 503),
 )
 LIST_ORDERS = Route(
     "listOrders",
@@ -93,7 +113,7 @@ LIST_ORDERS = Route(
     "The caller's orders, newest first",
     query=ListOrdersQuery,
     response=OrderPage,
-    errors=(400, 401, 422),
+    errors=(400, 409, 422, 503),
 )
 HEALTH = Route(
     "health", "GET", "/health", "HealthFunction", "Liveness: answers without touching AWS", response=Health, public=True
@@ -106,7 +126,7 @@ READY = Route(
     "Readiness: DynamoDB and SQS are reachable",
     response=Readiness,
     public=True,
-    errors=(503,),
+    response_statuses=(503,),
 )
 OPENAPI = Route("openapi", "GET", "/openapi.json", "DocsFunction", "This OpenAPI document", public=True)
 DOCS = Route(

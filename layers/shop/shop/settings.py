@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from shop.models import Email
 
@@ -34,6 +34,10 @@ class Settings(BaseModel):
     # them once the flag is cleared.
     pause_payment_dispatch: Annotated[bool, Field(alias="PAUSE_PAYMENT_DISPATCH")] = False
     idempotency_ttl_seconds: Annotated[int, Field(alias="IDEMPOTENCY_TTL_SECONDS", ge=60)] = 86400
+    # Brute-force guard: after this many failed logins for one email within the window, every
+    # login for it is refused with a 429 until the window ends (the right password too).
+    login_failure_limit: Annotated[int, Field(alias="LOGIN_FAILURE_LIMIT", ge=1, le=100)] = 5
+    login_failure_window_seconds: Annotated[int, Field(alias="LOGIN_FAILURE_WINDOW_SECONDS", ge=60, le=86400)] = 900
 
 
 class PipelineSettings(Settings):
@@ -54,6 +58,33 @@ class PipelineSettings(Settings):
     order_events_topic_arn: Annotated[str, Field(alias="ORDER_EVENTS_TOPIC_ARN", pattern=r"^arn:[^:]+:sns:")]
     # An order still pending this long after its last dispatch is sent to the payments queue again.
     stuck_order_seconds: Annotated[int, Field(alias="STUCK_ORDER_SECONDS", ge=60)] = 900
+    # The base and the cap of the retry schedule in `shop.retries` (template RetryBaseSeconds and
+    # RetryMaxSeconds); SQS hides a message for at most 12 hours.
+    retry_base_seconds: Annotated[int, Field(alias="RETRY_BASE_SECONDS", ge=1, le=900)] = 15
+    retry_max_seconds: Annotated[int, Field(alias="RETRY_MAX_SECONDS", ge=1, le=43200)] = 1800
+    # The workers' function timeout and their queues' visibility timeout as the template sets them
+    # (WorkerTimeout, WorkerQueueVisibilityTimeout): the template cannot compare two parameters.
+    worker_timeout_seconds: Annotated[int, Field(alias="WORKER_TIMEOUT_SECONDS", ge=1, le=900)] = 30
+    worker_queue_visibility_timeout_seconds: Annotated[
+        int, Field(alias="WORKER_QUEUE_VISIBILITY_TIMEOUT_SECONDS", ge=0, le=43200)
+    ] = 180
+    # How long an email claim whose send has an unknown outcome blocks a resend (`shop.notifications`).
+    email_claim_lease_seconds: Annotated[int, Field(alias="EMAIL_CLAIM_LEASE_SECONDS", ge=1, le=86400)] = 300
+
+    @model_validator(mode="after")
+    def _timings_fit_together(self) -> Self:
+        problems = []
+        if self.retry_max_seconds < self.retry_base_seconds:
+            problems.append("RETRY_MAX_SECONDS must not be below RETRY_BASE_SECONDS")
+        if self.worker_timeout_seconds >= self.worker_queue_visibility_timeout_seconds:
+            # Else a batch still running comes back and is handed to a second worker.
+            problems.append("WORKER_TIMEOUT_SECONDS must be below WORKER_QUEUE_VISIBILITY_TIMEOUT_SECONDS")
+        if self.email_claim_lease_seconds <= self.worker_timeout_seconds:
+            # Else a delivery could take over the claim of a worker that is still sending.
+            problems.append("EMAIL_CLAIM_LEASE_SECONDS must be above WORKER_TIMEOUT_SECONDS")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -71,5 +102,9 @@ def _load[S: Settings](model: type[S], environ: Mapping[str, str] | None) -> S:
     try:
         return model.model_validate(dict(source))
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
+        # A check across variables has no location: its message names them itself.
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in err['loc'])}: {err['msg']}" if err["loc"] else err["msg"]
+            for err in exc.errors()
+        )
         raise ConfigurationError(f"invalid function configuration: {problems}") from None
