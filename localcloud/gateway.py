@@ -452,7 +452,9 @@ class ApiGateway:
                 "httpMethod": request.method,
                 "extendedRequestId": ids.extended_request_id,
                 "requestTime": _request_time(ids.received_at),
-                "path": f"/{self._api.stage}{path}",
+                # The path as the client called it. The local gateway serves the stage at its root,
+                # as API Gateway serves it behind a custom domain, where this field has no stage.
+                "path": path,
                 "accountId": self._stack.account_id,
                 "protocol": request.protocol,
                 "stage": self._api.stage,

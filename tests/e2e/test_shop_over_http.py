@@ -137,4 +137,6 @@ def test_the_documentation_routes_are_public(cloud: RunningCloud) -> None:
     status, _, document = call(cloud, "GET", "/openapi.json")
 
     assert status == 200 and document["openapi"] == "3.1.0"
+    # The local gateway serves the stage at its root, so Swagger UI's calls must go there too.
+    assert document["servers"] == [{"url": "/"}]
     assert {"/orders", "/orders/{order_id}", "/auth/login"} <= document["paths"].keys()

@@ -206,7 +206,7 @@ def test_proxy_event_carries_the_request(echo_gateway: Callable[..., ApiGateway]
     assert event["stageVariables"] is None
     context = event["requestContext"]
     assert context["stage"] == "Prod"
-    assert context["path"] == "/Prod/orders/42"
+    assert context["path"] == "/orders/42"
     assert context["accountId"] == ACCOUNT_ID
     assert context["httpMethod"] == "POST"
     assert context["protocol"] == "HTTP/1.1"
