@@ -69,5 +69,10 @@ test-e2e: $(VENV)/.installed
 test: install lint validate build
 	$(BIN)/pytest
 
+# Each prints its figures and appends them to bench/RESULTS.md; none fails on a timing.
+BENCHMARKS := api_latency aws_calls cold_start pipeline scale order_to_receipt
+bench: $(VENV)/.installed
+	set -e; for name in $(BENCHMARKS); do $(BIN)/python -m bench.$$name; done
+
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .mypy_cache .pytest_cache .ruff_cache

@@ -315,6 +315,11 @@ class _FunctionPool:
         with self._condition:
             return FunctionStats(self._invocations, self._errors, self._cold_starts, tuple(self._durations))
 
+    def busy_worker_pids(self) -> list[int]:
+        with self._condition:
+            idle = set(self._idle)
+            return [worker.process.pid for worker in self._workers if worker not in idle]
+
     def recycle(self) -> None:
         """Replace every worker: idle ones now, busy ones when their invocation ends."""
         with self._condition:
@@ -619,6 +624,10 @@ class LambdaRuntime:
     def stats(self) -> dict[str, FunctionStats]:
         """Counters per function logical id."""
         return {logical_id: pool.stats() for logical_id, pool in self._pools.items()}
+
+    def busy_worker_pids(self, function_logical_id: str) -> list[int]:
+        """Process ids of the function's workers in an invocation (or its init) now: for crash tests to kill."""
+        return self._pool(function_logical_id).busy_worker_pids()
 
     def close(self) -> None:
         """Kill every worker and stop watching code; idempotent."""

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -675,6 +676,33 @@ def test_recycling_lets_a_running_invocation_finish_and_retires_its_worker_after
     assert finished.error is None
     assert following.init_duration_ms is not None
     assert payload(following)["pid"] != payload(finished)["pid"]
+
+
+def test_busy_worker_pids_name_the_workers_in_an_invocation_and_killing_one_crashes_only_it(
+    make_function: MakeFunction, start_runtime: StartRuntime
+) -> None:
+    # Given
+    function = make_function("failures.behave")
+    runtime = start_runtime(function).runtime
+    idle_pid = payload(runtime.invoke(function.logical_id, {"action": "return"}))
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(runtime.invoke, function.logical_id, {"action": "sleep", "seconds": 30})
+        deadline = time.monotonic() + PATIENCE_S
+        while not runtime.busy_worker_pids(function.logical_id) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        busy = runtime.busy_worker_pids(function.logical_id)
+
+        # When
+        os.kill(busy[0], signal.SIGKILL)
+        crashed = running.result(PATIENCE_S)
+    following = runtime.invoke(function.logical_id, {"action": "return"})
+
+    # Then
+    assert busy == [idle_pid]
+    assert crashed.crashed
+    assert runtime.busy_worker_pids(function.logical_id) == []
+    assert following.error is None
+    assert payload(following) != idle_pid
 
 
 def test_closed_runtime_kills_its_workers_and_refuses_invocations(

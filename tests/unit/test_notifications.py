@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
@@ -157,6 +159,32 @@ def test_a_send_with_an_unknown_outcome_keeps_its_claim_until_the_lease_lapses_t
     # Then a retry after the lease takes the claim over and sends
     clock.advance(CLAIM_LEASE.total_seconds() + 1)
     service.deliver(welcome())
+    assert len(sender.sent) == 1
+
+
+def test_the_claim_lease_is_the_one_the_service_was_given(
+    *,
+    users: InMemoryUsers,
+    orders: InMemoryOrderLedger,
+    ledger: InMemoryEmailLedger,
+    sender: RecordingEmailSender,
+    events: RecordingEventPublisher,
+    clock: FixedClock,
+) -> None:
+    # Given a service with a 20 s lease and a send whose outcome is unknown
+    service = NotificationService(users, orders, ledger, sender, events, clock=clock, claim_lease=timedelta(seconds=20))
+    sender.failures = [OutcomeUnknown("no answer")]
+    with pytest.raises(OutcomeUnknown):
+        service.deliver(welcome())
+
+    # When a retry comes just inside the lease, then one just after it
+    clock.advance(19)
+    with pytest.raises(Unavailable):
+        service.deliver(welcome())
+    clock.advance(2)
+    service.deliver(welcome())
+
+    # Then only the second one sent
     assert len(sender.sent) == 1
 
 

@@ -41,3 +41,14 @@ def test_the_delay_never_exceeds_the_cap_however_often_a_message_came_back() -> 
 
 def test_a_missing_receive_count_is_treated_as_the_first_receive() -> None:
     assert retry_delay_seconds(0, jitter=lambda: 1.0) == retry_delay_seconds(1, jitter=lambda: 1.0)
+
+
+def test_a_compressed_schedule_keeps_the_shape_from_its_own_base_up_to_its_own_cap() -> None:
+    def delays(jitter: float) -> list[int]:
+        return [
+            retry_delay_seconds(receive_count, lambda: jitter, base_seconds=1, max_seconds=16)
+            for receive_count in range(1, 9)
+        ]
+
+    assert delays(1.0) == [1, 2, 4, 8, 16, 16, 16, 16]
+    assert delays(0.5) == [1, 2, 3, 6, 12, 16, 16, 16]

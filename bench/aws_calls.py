@@ -1,0 +1,377 @@
+"""AWS API calls per operation, counted on every botocore client, beside the minimum the access patterns allow.
+
+The handlers run in this process against moto (`mock_aws`), with every resource created from
+template.yaml and the fake payment provider for the charge. Every botocore client created while the
+count runs, the handlers' own included, gets a `before-call` hook: one count per API call, however
+many HTTP attempts the SDK's retries make. Each operation is counted on a freshly imported handler
+(cold: what the first invocation adds) and again warm. Run: `.venv/bin/python -m bench.aws_calls`.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+import warnings
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from unittest import mock
+
+import boto3
+import botocore.session
+from moto import mock_aws
+
+from bench.common import (
+    ORDER,
+    PASSWORD,
+    ROOT,
+    Handler,
+    import_handler,
+    quiet_output,
+    record,
+    take_batch,
+    use_function_environment,
+)
+from localcloud.payments import PaymentProvider
+from localcloud.provision import provision
+from localcloud.spec import FunctionSpec, StackSpec
+from tests.support.events import FakeLambdaContext, api_event, load_event
+
+REGION = "us-east-1"
+SIGNING_KEY = (
+    "the token and cursor signing key, read on first use and then kept by the warm function for "
+    "SIGNING_KEY_CACHE_SECONDS (900 s)"
+)
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What one operation must call, and why the code calls anything beyond that."""
+
+    name: str
+    minimum: tuple[str, ...]
+    why_minimum: str
+    reasons: Mapping[str, str] = field(default_factory=dict)
+
+
+OPERATIONS = {
+    operation.name: operation
+    for operation in (
+        Operation(
+            "register",
+            ("dynamodb:TransactWriteItems", "sqs:SendMessage"),
+            "the user and its email lock in one conditional transaction; the welcome email job",
+        ),
+        Operation(
+            "login",
+            ("dynamodb:UpdateItem", "dynamodb:GetItem"),
+            "the attempt admitted under the email's failure limit (one conditional ADD); the credential by email",
+            {
+                "secretsmanager:GetSecretValue": SIGNING_KEY,
+                "dynamodb:UpdateItem": (
+                    "LoginService._forgive takes the admitted attempt back after a right password: it is counted "
+                    "before the check, so that concurrent guesses cannot pass the limit, and the counter keeps only "
+                    "failures (a hash made with older argon2 parameters would add one more, needs_rehash)"
+                ),
+            },
+        ),
+        Operation(
+            "authorize",
+            (),
+            "the token is verified with the signing key the warm function holds",
+            {"secretsmanager:GetSecretValue": SIGNING_KEY},
+        ),
+        Operation(
+            "create order (Idempotency-Key)",
+            ("dynamodb:TransactWriteItems", "sqs:SendMessage"),
+            "the order and its idempotency record in one conditional transaction; the payment job",
+        ),
+        Operation(
+            "create order (no key)",
+            ("dynamodb:PutItem", "sqs:SendMessage"),
+            "the order, conditionally; the payment job",
+        ),
+        Operation("get order", ("dynamodb:GetItem",), "the order under its owner's partition"),
+        Operation(
+            "list orders (a full page and a next cursor)",
+            ("dynamodb:Query",),
+            "one page of the owner's partition, newest first",
+            {"secretsmanager:GetSecretValue": SIGNING_KEY + "; the next cursor is signed with it"},
+        ),
+        Operation(
+            "charge (payment worker, one message)",
+            ("dynamodb:UpdateItem", "dynamodb:UpdateItem", "sqs:SendMessage"),
+            "the attempt recorded on the pending order (ReturnValues ALL_NEW also reads it), the settlement, "
+            "the receipt job",
+            {
+                "dynamodb:GetItem": (
+                    "PaymentService.charge_order reads the order (consistent) before record_charge_attempt, whose "
+                    "UpdateItem is conditional on pending_payment and returns ALL_NEW: on the happy path the read "
+                    "repeats what that update returns, and only its ConditionalCheckFailed branch needs it"
+                ),
+                "secretsmanager:GetSecretValue": (
+                    "the payment API key, read on the first charge and kept for PAYMENT_API_KEY_CACHE_SECONDS (300 s)"
+                ),
+            },
+        ),
+        Operation(
+            "send email (notification worker, one receipt)",
+            ("dynamodb:BatchGetItem", "dynamodb:PutItem", "sesv2:SendEmail", "dynamodb:UpdateItem", "sns:Publish"),
+            "the user and the order (one partition, so one consistent BatchGetItem), the email marker's claim, "
+            "the send, the marker settled, the order status event",
+            {
+                "dynamodb:GetItem": (
+                    "NotificationService.deliver reads the user (DynamoUserRepository.get) and the order "
+                    "(DynamoOrderLedger.get) in two GetItems, though both live in partition USER#<id>"
+                ),
+                "dynamodb:UpdateItem": (
+                    "mark_event_published: after the batch's SNS publish each marker records that its event went "
+                    "out, so a redelivery does not publish it again; a second write of the marker settled just before"
+                ),
+            },
+        ),
+        Operation(
+            "send email (notification worker, one welcome)",
+            ("dynamodb:GetItem", "dynamodb:PutItem", "sesv2:SendEmail", "dynamodb:UpdateItem"),
+            "the user, the email marker's claim, the send, the marker settled",
+        ),
+    )
+}
+
+
+class CallLog:
+    """Names each AWS API call (`service:Operation`) that any botocore client created while installed makes."""
+
+    def __init__(self) -> None:
+        self._calls: list[str] | None = None
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        create_client = botocore.session.Session.create_client
+
+        def create_hooked_client(session: botocore.session.Session, *args: Any, **kwargs: Any) -> Any:
+            client = create_client(session, *args, **kwargs)
+            client.meta.events.register("before-call", self._count)
+            return client
+
+        with mock.patch.object(botocore.session.Session, "create_client", create_hooked_client):
+            yield
+
+    @contextmanager
+    def recording(self) -> Iterator[list[str]]:
+        calls: list[str] = []
+        self._calls = calls
+        try:
+            yield calls
+        finally:
+            self._calls = None
+
+    def _count(self, model: Any, **_: Any) -> None:
+        # A handler of `before-call` that returned something would replace the call: return None.
+        if self._calls is not None:
+            self._calls.append(f"{model.service_model.service_name}:{model.name}")
+
+
+@dataclass
+class Counted:
+    """The calls of an operation's first invocation on a fresh import, of a warm one, and of the import."""
+
+    at_import: list[str]
+    cold: list[str]
+    warm: list[str]
+
+
+class Shop:
+    """The stack's handlers in this process, and the queues between them, driven as Lambda would."""
+
+    def __init__(self, stack: StackSpec, log: CallLog) -> None:
+        self._stack = stack
+        self._log = log
+        self._sqs = boto3.client("sqs", region_name=REGION)
+        self._handlers: dict[str, Handler] = {}
+
+    def function(self, logical_id: str) -> FunctionSpec:
+        return self._stack.functions[logical_id]
+
+    def count(self, logical_id: str, cold_event: Callable[[], Any], warm_event: Callable[[], Any]) -> Counted:
+        """Import the handler afresh, then count the calls of one invocation cold and one warm."""
+        with self._log.recording() as at_import:
+            self._handlers[logical_id] = import_handler(self.function(logical_id), fresh=True)
+        cold = self.calls_of(logical_id, cold_event())
+        warm = self.calls_of(logical_id, warm_event())
+        return Counted(at_import, cold, warm)
+
+    def calls_of(self, logical_id: str, event: Any) -> list[str]:
+        with self._log.recording() as calls:
+            self.invoke(logical_id, event)
+        return calls
+
+    def invoke(self, logical_id: str, event: Any) -> Any:
+        if logical_id not in self._handlers:
+            self._handlers[logical_id] = import_handler(self.function(logical_id))
+        with quiet_output():
+            return self._handlers[logical_id](event, FakeLambdaContext(function_name=logical_id))
+
+    def api(self, logical_id: str, event: dict[str, Any], status: int) -> Any:
+        response = self.invoke(logical_id, event)
+        assert response["statusCode"] == status, response
+        return json.loads(response["body"])
+
+    def register(self) -> tuple[str, str]:
+        """A new customer's email and user id."""
+        email = f"calls-{uuid.uuid4().hex[:10]}@example.com"
+        user = self.api("RegisterFunction", register_event(email), 201)
+        return email, str(user["id"])
+
+    def place_order(self, user_id: str) -> str:
+        return str(self.api("CreateOrderFunction", create_order_event(user_id, idempotency_key=True), 201)["id"])
+
+    def take_batch(self, worker: str) -> dict[str, Any]:
+        return take_batch(self._sqs, self.function(worker))
+
+
+def register_event(email: str) -> dict[str, Any]:
+    return api_event("register", body={"email": email, "password": PASSWORD, "name": "Bench"})
+
+
+def login_event(email: str) -> dict[str, Any]:
+    return api_event("login", body={"email": email, "password": PASSWORD})
+
+
+def create_order_event(user_id: str, *, idempotency_key: bool) -> dict[str, Any]:
+    event = api_event("create_order", user_id=user_id, body=ORDER, request_id=str(uuid.uuid4()))
+    # The sample event carries a fixed key: a fresh one, or none at all.
+    for headers in (event["headers"], event["multiValueHeaders"]):
+        headers.pop("Idempotency-Key", None)
+    if idempotency_key:
+        key = str(uuid.uuid4())
+        event["headers"]["Idempotency-Key"] = key
+        event["multiValueHeaders"]["Idempotency-Key"] = [key]
+    return event
+
+
+def authorizer_event(token: str) -> dict[str, Any]:
+    return {**load_event("authorizer"), "authorizationToken": f"Bearer {token}"}
+
+
+def count_everything(shop: Shop, provider: PaymentProvider) -> dict[str, Counted]:
+    counted: dict[str, Counted] = {}
+    email, user_id = shop.register()
+    counted["register"] = shop.count(
+        "RegisterFunction", lambda: register_event(f"a-{email}"), lambda: register_event(f"b-{email}")
+    )
+    counted["login"] = shop.count("LoginFunction", lambda: login_event(email), lambda: login_event(email))
+    token = shop.api("LoginFunction", login_event(email), 200)["access_token"]
+    counted["authorize"] = shop.count(
+        "AuthorizerFunction", lambda: authorizer_event(token), lambda: authorizer_event(token)
+    )
+    counted["create order (Idempotency-Key)"] = shop.count(
+        "CreateOrderFunction",
+        lambda: create_order_event(user_id, idempotency_key=True),
+        lambda: create_order_event(user_id, idempotency_key=True),
+    )
+    counted["create order (no key)"] = shop.count(
+        "CreateOrderFunction",
+        lambda: create_order_event(user_id, idempotency_key=False),
+        lambda: create_order_event(user_id, idempotency_key=False),
+    )
+    order_id = shop.place_order(user_id)
+    get_event = api_event("get_order", user_id=user_id, path_parameters={"order_id": order_id})
+    counted["get order"] = shop.count("GetOrderFunction", lambda: get_event, lambda: get_event)
+    # The default page is 20 orders: with more stored, the page comes with a signed next cursor.
+    while len(shop.api("ListOrdersFunction", list_event(user_id), 200)["items"]) < 20:
+        shop.place_order(user_id)
+    counted["list orders (a full page and a next cursor)"] = shop.count(
+        "ListOrdersFunction", lambda: list_event(user_id), lambda: list_event(user_id)
+    )
+    counted.update(count_workers(shop, provider))
+    return counted
+
+
+def list_event(user_id: str) -> dict[str, Any]:
+    return api_event("list_orders", user_id=user_id, query={})
+
+
+def count_workers(shop: Shop, provider: PaymentProvider) -> dict[str, Counted]:
+    """The charge and the emails, each on a queue holding just the message it is about."""
+    _, user_id = shop.register()
+    for worker in ("PaymentWorkerFunction", "NotificationWorkerFunction"):
+        shop.take_batch(worker)
+    charged_before = len(provider.intents())
+
+    def charge_job() -> dict[str, Any]:
+        shop.place_order(user_id)
+        return shop.take_batch("PaymentWorkerFunction")
+
+    charge = shop.count("PaymentWorkerFunction", charge_job, charge_job)
+    assert len(provider.intents()) == charged_before + 2, "each charge reaches the provider once"
+    receipts = shop.take_batch("NotificationWorkerFunction")
+    first_receipt, second_receipt = ({**receipts, "Records": [record_]} for record_ in receipts["Records"])
+    receipt = shop.count("NotificationWorkerFunction", lambda: first_receipt, lambda: second_receipt)
+    shop.register()
+    welcome = shop.calls_of("NotificationWorkerFunction", shop.take_batch("NotificationWorkerFunction"))
+    return {
+        "charge (payment worker, one message)": charge,
+        "send email (notification worker, one receipt)": receipt,
+        "send email (notification worker, one welcome)": Counted([], [], welcome),
+    }
+
+
+def call_count(count: int) -> str:
+    return f"{count} call" if count == 1 else f"{count} calls"
+
+
+def named(calls: list[str]) -> str:
+    counts = Counter(calls)
+    return ", ".join(f"{call} x{count}" if count > 1 else call for call, count in counts.items()) or "none"
+
+
+def report(operation: Operation, counted: Counted) -> list[str]:
+    warm = Counter(counted.warm)
+    minimum = Counter(operation.minimum)
+    lines = [
+        f"{operation.name}: {call_count(len(counted.warm))} warm ({named(counted.warm)}); "
+        f"minimum {len(operation.minimum)} ({named(list(operation.minimum))}: {operation.why_minimum})"
+    ]
+    for call, count in (warm - minimum).items():
+        reason = operation.reasons.get(call, "no reason found in the code: look at this path")
+        lines.append(f"{operation.name}, above the minimum: {call} x{count}: {reason}")
+    for call, count in (minimum - warm).items():
+        lines.append(f"{operation.name}: the minimum has {call} x{count} where the code makes the calls above")
+    cold_extra = Counter(counted.cold) - warm
+    for call, count in cold_extra.items():
+        reason = operation.reasons.get(call, "no reason found in the code: look at this path")
+        lines.append(f"{operation.name}, first invocation after a cold start also: {call} x{count}: {reason}")
+    if counted.at_import:
+        lines.append(f"{operation.name}: the import itself called AWS: {named(counted.at_import)}")
+    return lines
+
+
+def main() -> None:
+    warnings.filterwarnings("ignore", "No application metrics to publish")
+    log = CallLog()
+    with log.installed(), mock_aws(), PaymentProvider(port=0) as provider:
+        stack = provision(
+            ROOT / "template.yaml",
+            endpoint_url=None,
+            region=REGION,
+            stack_name="shop-calls",
+            parameter_overrides={"PaymentApiBaseUrl": provider.url},
+        )
+        # The Globals give every function the same environment.
+        use_function_environment(stack.functions["CreateOrderFunction"], None)
+        counted = count_everything(Shop(stack, log), provider)
+    lines = [
+        "handlers in this process against moto (mock_aws), resources from template.yaml; every botocore client "
+        "hooked on before-call (one count per API call, SDK retries not counted); SQS receive and delete are the "
+        "event source mapping's, not the function's; the charge also makes 1 request to the payment provider",
+    ]
+    for name, operation in OPERATIONS.items():
+        lines += report(operation, counted[name])
+    record("AWS API calls per operation", lines)
+
+
+if __name__ == "__main__":
+    main()
