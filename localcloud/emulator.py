@@ -21,6 +21,12 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from localcloud.dynamodb_transactions import (
+    TRANSACT_WRITE_ITEMS_TARGET,
+    StoredAnswer,
+    TransactionTokens,
+    request_token,
+)
 from localcloud.mailbox import (
     MailDetails,
     MailLog,
@@ -74,11 +80,12 @@ def emulator_account_id() -> str:
 
 
 class EmulatorApplication:
-    """moto's WSGI application, plus the mail route and the recording of SES sends."""
+    """moto's WSGI application, plus the mail route, the recording of SES sends and idempotent DynamoDB transactions."""
 
-    def __init__(self, moto_app: WSGIApplication, mail_log: MailLog) -> None:
+    def __init__(self, moto_app: WSGIApplication, mail_log: MailLog, transactions: TransactionTokens) -> None:
         self._moto_app = moto_app
         self._mail_log = mail_log
+        self._transactions = transactions
         self._dynamodb_lock = threading.Lock()
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -91,13 +98,27 @@ class EmulatorApplication:
             return [body]
         if is_form_post(environ) or is_ses_v2_send(environ):
             return self._observe_ses_send(environ, start_response)
-        if str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith("DynamoDB_"):
+        target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+        if target.startswith("DynamoDB_"):
             # moto's tables are plain dicts that a transaction deep-copies while other threads
             # write: concurrent requests fail with "dictionary changed size". DynamoDB applies each
             # request atomically, so serialising them changes nothing a client can observe.
             with self._dynamodb_lock:
+                if target == TRANSACT_WRITE_ITEMS_TARGET:
+                    return self._transact_write_items(environ, start_response)
                 return list(self._moto_app(environ, start_response))
         return self._moto_app(environ, start_response)
+
+    def _transact_write_items(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        token = request_token(_read_body(environ))
+        if token is None:
+            return list(self._moto_app(environ, start_response))
+        replayed = self._transactions.answer_for(*token)
+        if replayed is None:
+            replayed = _answer_of(self._moto_app, environ)
+            self._transactions.remember(*token, replayed)
+        start_response(replayed.status, replayed.headers)
+        return [replayed.body]
 
     def _serve_localcloud_route(self, environ: WSGIEnvironment, path: str) -> tuple[str, dict[str, Any]]:
         if environ.get("REQUEST_METHOD") != "GET":
@@ -146,6 +167,24 @@ class EmulatorApplication:
         return [response_body]
 
 
+def _answer_of(application: WSGIApplication, environ: WSGIEnvironment) -> StoredAnswer:
+    answered: list[tuple[str, list[tuple[str, str]]]] = []
+
+    def keep(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        answered.append((status, headers))
+        return lambda _: None
+
+    chunks = application(environ, keep)
+    try:
+        body = b"".join(chunks)
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+    status, headers = answered[-1]
+    return StoredAnswer(status, list(headers), body)
+
+
 def _read_body(environ: WSGIEnvironment) -> bytes:
     # moto reads the body again, so it gets a fresh stream over the same bytes.
     try:
@@ -168,6 +207,7 @@ class Emulator:
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self.mail_log = MailLog()
+        self._transactions = TransactionTokens()
         # Seconds from start() to accepting connections; set by start().
         self.startup_s: float | None = None
 
@@ -200,7 +240,7 @@ class Emulator:
             server = make_server(
                 HOST,
                 self._requested_port,
-                EmulatorApplication(DomainDispatcherApplication(create_backend_app), self.mail_log),
+                EmulatorApplication(DomainDispatcherApplication(create_backend_app), self.mail_log, self._transactions),
                 threaded=True,
                 request_handler=QuietMotoRequestHandler,
                 fd=listening_socket.fileno(),
@@ -234,6 +274,7 @@ class Emulator:
         with urllib.request.urlopen(request, timeout=30) as response:
             response.read()
         self.mail_log.clear()
+        self._transactions.clear()
 
     def __enter__(self) -> Self:
         self.start()

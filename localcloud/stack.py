@@ -43,6 +43,9 @@ class LocalCloudConfig:
     watch: bool = True
     # Keep state across restarts; tests that want a throwaway cloud turn this off.
     persist: bool = True
+    # Warm workers per function without a reserved concurrency; calls beyond wait in line. On a
+    # small machine a few are as fast as many, without a burst of cold starts.
+    function_concurrency: int = 10
     # How often the web console samples queues, function counters and metrics.
     console_sample_interval_s: float = 2.0
 
@@ -120,6 +123,7 @@ class LocalCloud:
             region=stack.region,
             account_id=stack.account_id,
             output=logs,
+            default_concurrency=config.function_concurrency,
             watch=config.watch,
         )
         self.runtime = runtime

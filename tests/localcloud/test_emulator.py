@@ -6,7 +6,9 @@ import json
 import socket
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -154,3 +156,61 @@ def test_the_metrics_route_requires_a_region(start_emulator: Callable[[int], Emu
 
     assert status == 400
     assert "region" in str(document["error"])
+
+
+def _conditional_put(table: str, key: str) -> dict[str, Any]:
+    return {"Put": {"TableName": table, "Item": {"pk": {"S": key}}, "ConditionExpression": "attribute_not_exists(pk)"}}
+
+
+def _new_table(emulator: Emulator) -> tuple[Any, str]:
+    """A DynamoDB client and a table of its own (moto's data is shared by every emulator of the process)."""
+    dynamodb = emulator_session("us-east-1").client("dynamodb", endpoint_url=emulator.url)
+    table = f"accounts-{uuid.uuid4().hex[:8]}"
+    dynamodb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return dynamodb, table
+
+
+def test_a_transaction_retried_with_its_client_request_token_writes_once_and_succeeds_as_in_dynamodb(
+    start_emulator: Callable[[int], Emulator],
+) -> None:
+    # Given a conditional transaction that went through once
+    dynamodb, table = _new_table(start_emulator(0))
+    token = uuid.uuid4().hex
+    call = {"TransactItems": [_conditional_put(table, "ada")], "ClientRequestToken": token}
+    dynamodb.transact_write_items(**call)
+
+    # When the SDK retries it with the same token, as it does after a lost answer
+    dynamodb.transact_write_items(**call)
+
+    # Then the retry succeeds without a second write; another call with the same token, or the
+    # same writes with a new token, are refused as DynamoDB refuses them
+    assert dynamodb.scan(TableName=table)["Count"] == 1
+    with pytest.raises(dynamodb.exceptions.IdempotentParameterMismatchException):
+        dynamodb.transact_write_items(TransactItems=[_conditional_put(table, "grace")], ClientRequestToken=token)
+    with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+        dynamodb.transact_write_items(
+            TransactItems=[_conditional_put(table, "ada")], ClientRequestToken=uuid.uuid4().hex
+        )
+
+
+def test_a_cancelled_transaction_is_not_remembered_so_its_retry_runs_again(
+    start_emulator: Callable[[int], Emulator],
+) -> None:
+    # Given a transaction cancelled because its item already exists
+    dynamodb, table = _new_table(start_emulator(0))
+    dynamodb.put_item(TableName=table, Item={"pk": {"S": "ada"}})
+    call = {"TransactItems": [_conditional_put(table, "ada")], "ClientRequestToken": uuid.uuid4().hex}
+    with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+        dynamodb.transact_write_items(**call)
+
+    # When the item is gone and the same call is retried
+    dynamodb.delete_item(TableName=table, Key={"pk": {"S": "ada"}})
+    dynamodb.transact_write_items(**call)
+
+    # Then it ran and wrote the item
+    assert dynamodb.get_item(TableName=table, Key={"pk": {"S": "ada"}})["Item"] == {"pk": {"S": "ada"}}

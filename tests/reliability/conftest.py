@@ -14,7 +14,9 @@ from tests.support.cloud import ROOT, free_port
 
 
 class StartCloud(Protocol):
-    def __call__(self, parameter_overrides: Mapping[str, str] | None = None) -> LocalCloud: ...
+    def __call__(
+        self, parameter_overrides: Mapping[str, str] | None = None, *, function_concurrency: int = 10
+    ) -> LocalCloud: ...
 
 
 @pytest.fixture
@@ -25,7 +27,7 @@ def start_cloud(tmp_path: Path) -> Iterator[StartCloud]:
     # reach the emulator's CloudWatch Logs and the runtime's in-memory record.
     quiet = open(os.devnull, "w")  # noqa: SIM115 (closed at teardown, after the clouds it serves)
 
-    def start(parameter_overrides: Mapping[str, str] | None = None) -> LocalCloud:
+    def start(parameter_overrides: Mapping[str, str] | None = None, *, function_concurrency: int = 10) -> LocalCloud:
         payments_port = free_port()
         config = LocalCloudConfig(
             template=ROOT / "template.yaml",
@@ -40,6 +42,7 @@ def start_cloud(tmp_path: Path) -> Iterator[StartCloud]:
             payments_port=payments_port,
             watch=False,
             persist=False,
+            function_concurrency=function_concurrency,
         )
         cloud = LocalCloud(config, console=quiet)
         cloud.start()

@@ -192,7 +192,7 @@ class DynamoOrderRepository:
         }
         try:
             if idempotency is None:
-                self._client.put_item(**put_order)  # type: ignore[arg-type]
+                self._put_new_order(put_order)
                 return
             record = to_item(
                 {
@@ -224,6 +224,15 @@ class DynamoOrderRepository:
             raise unavailable(exc) from exc
         except BotoCoreError as exc:
             raise unavailable(exc) from exc
+
+    def _put_new_order(self, put_order: dict[str, Any]) -> None:
+        try:
+            self._client.put_item(**put_order)
+        except ClientError as exc:
+            # The id is a new ULID of this request, so an item already under it can only be this
+            # write itself, applied by an attempt whose answer was lost and then retried by the SDK.
+            if exc.response["Error"]["Code"] != _CONDITION_FAILED:
+                raise
 
     def get(self, user_id: str, order_id: str) -> Order | None:
         try:

@@ -1,0 +1,56 @@
+"""Writes that the AWS SDK retried after they had applied (their answer lost to a timeout) still succeed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from localcloud.spec import StackSpec
+from shop.dynamo import DynamoOrderRepository
+from shop.errors import Unavailable
+from shop.models import OrderStatus
+from tests.unit.fakes_pipeline import make_order
+
+
+class AnswerLostThenRetried:
+    """A DynamoDB client whose PutItem applies, loses its answer, and is sent again, as the SDK's retry does."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.attempts = 0
+
+    def put_item(self, **request: Any) -> Any:
+        self._client.put_item(**request)
+        self.attempts += 2
+        return self._client.put_item(**request)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def test_an_order_put_retried_after_it_applied_is_created_once_without_an_error(
+    stack: StackSpec, dynamodb: Any
+) -> None:
+    # Given an order repository whose PutItem answer is lost once and retried
+    client = AnswerLostThenRetried(dynamodb)
+    orders = DynamoOrderRepository(client, stack.functions["CreateOrderFunction"].environment["TABLE_NAME"])  # type: ignore[arg-type]
+    order = make_order(status=OrderStatus.PENDING_PAYMENT)
+
+    # When the order is added without an Idempotency-Key
+    orders.add(order, None)
+
+    # Then the retry's failed condition is recognised as the write itself: the order is stored once
+    assert client.attempts == 2
+    assert orders.get(order.user_id, order.id) == order
+
+
+def test_a_put_whose_condition_fails_for_another_reason_is_still_an_error(stack: StackSpec, dynamodb: Any) -> None:
+    # Given a table whose order write is refused by DynamoDB for a reason other than the condition
+    orders = DynamoOrderRepository(dynamodb, "no-such-table")
+
+    # When / Then
+    with pytest.raises(Unavailable) as raised:
+        orders.add(make_order(), None)
+    assert isinstance(raised.value.__cause__, ClientError)
