@@ -212,7 +212,7 @@ class LambdaAuthorizers:
         )
         rejection = _rejection_for_failure(invocation)
         if rejection is AUTHORIZER_CONFIGURATION_ERROR:
-            logger.warning("authorizer %s failed: %s", spec.name, _failure_summary(invocation))
+            logger.warning("authorizer %s failed: %s", spec.name, invocation.failure_summary())
         if rejection is not None:
             return rejection
         try:
@@ -295,15 +295,6 @@ def _rejection_for_failure(invocation: Invocation) -> AuthorizerRejected | None:
     if invocation.error.error_message == "Unauthorized":
         return UNAUTHORIZED
     return AUTHORIZER_CONFIGURATION_ERROR
-
-
-def _failure_summary(invocation: Invocation) -> str:
-    if invocation.timed_out:
-        return "timed out"
-    if invocation.crashed:
-        return "its worker process crashed"
-    error = invocation.error
-    return f"{error.error_type}: {error.error_message}" if error is not None else "no error"
 
 
 def _parse_statement(raw: object) -> PolicyStatement:

@@ -40,7 +40,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from localcloud.authorizers import AuthorizerRejected, LambdaAuthorizers
-from localcloud.spec import ApiSpec, CorsSpec, Invocation, Invoker, StackSpec
+from localcloud.spec import ApiSpec, CorsSpec, Invoker, StackSpec
 
 logger = logging.getLogger(__name__)
 
@@ -375,8 +375,8 @@ class ApiGateway:
         except TimeoutError:
             logger.warning("%s did not answer within %.0f s", function_logical_id, self._integration_timeout_s)
             return _Answer(_gateway_error(504, "Endpoint request timed out"), function_logical_id, event)
-        if _failed(invocation):
-            logger.warning("%s failed: %s", function_logical_id, _failure_summary(invocation))
+        if invocation.failed:
+            logger.warning("%s failed: %s", function_logical_id, invocation.failure_summary())
             return _Answer(_internal_server_error(), function_logical_id, event)
         accept = _first_header(request.headers, "Accept")
         response = _proxy_response(invocation.payload, accept, self._binary_media_types)
@@ -593,19 +593,6 @@ def _unquote_cors_value(value: str) -> str:
     if len(value) >= 2 and value[0] == value[-1] == "'":
         return value[1:-1]
     return value
-
-
-def _failed(invocation: Invocation) -> bool:
-    return invocation.error is not None or invocation.timed_out or invocation.crashed
-
-
-def _failure_summary(invocation: Invocation) -> str:
-    if invocation.timed_out:
-        return "timed out"
-    if invocation.crashed:
-        return "its worker process crashed"
-    error = invocation.error
-    return f"{error.error_type}: {error.error_message}" if error is not None else "no error"
 
 
 def _gateway_error(status: int, message: str | None, error_type: str | None = None) -> HttpResponse:

@@ -142,6 +142,19 @@ class Invocation:
     # The worker process died (os._exit, a segfault, out of memory) during the invocation.
     crashed: bool = False
 
+    @property
+    def failed(self) -> bool:
+        return self.error is not None or self.timed_out or self.crashed
+
+    def failure_summary(self) -> str:
+        """One line on what went wrong, for a log."""
+        if self.timed_out:
+            return "timed out"
+        if self.crashed:
+            return "its worker process crashed"
+        error = self.error
+        return f"{error.error_type}: {error.error_message}" if error is not None else "no error"
+
 
 class Invoker(Protocol):
     """Runs a function by logical id and waits for its outcome. Thread-safe."""
