@@ -14,7 +14,7 @@ import pytest
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from localcloud.emulator import Emulator, emulator_session
+from localcloud.emulator import Emulator
 from localcloud.operations import (
     EmulatorUnreachableError,
     LogGroupNotFoundError,
@@ -26,6 +26,7 @@ from localcloud.operations import (
     redrive_dlq,
     tail_logs,
 )
+from tests.localcloud.emulator_clients import Clients
 
 REGION = "us-east-1"
 SENDER = "shop@example.com"
@@ -39,24 +40,9 @@ def emulator() -> Iterator[Emulator]:
         yield running
 
 
-class Clients:
-    """boto3 clients of one emulator, made once each (a client costs tens of milliseconds)."""
-
-    def __init__(self, emulator: Emulator) -> None:
-        # Any: the service name is only known at run time, past boto3-stubs' per-service overloads.
-        self._session: Any = emulator_session(REGION)
-        self._url = emulator.url
-        self._clients: dict[str, Any] = {}
-
-    def __getattr__(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = self._session.client(service, endpoint_url=self._url)
-        return self._clients[service]
-
-
 @pytest.fixture
 def aws(emulator: Emulator) -> Clients:
-    return Clients(emulator)
+    return Clients(emulator, REGION)
 
 
 @pytest.fixture

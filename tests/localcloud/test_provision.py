@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import string
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,6 @@ import boto3
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from moto.server import ThreadedMotoServer
 
 from localcloud.provision import ProvisionReport, generate_password, provision, provision_stack
 from localcloud.spec import ApiEventSpec, AuthorizerSpec, CorsSpec, ScheduleEventSpec, SqsEventSpec
@@ -20,15 +19,6 @@ from localcloud.spec import ApiEventSpec, AuthorizerSpec, CorsSpec, ScheduleEven
 ORDERS_APP = Path(__file__).parent / "templates" / "orders_app" / "template.yaml"
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 @pytest.fixture

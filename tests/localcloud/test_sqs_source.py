@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from localcloud.spec import SqsEventSpec, StackSpec
 from localcloud.sqs_source import SqsEventSource, SqsPoller, batch_item_failures
@@ -41,17 +40,6 @@ def wait_until(condition: Callable[[], bool], timeout_s: float = 15.0) -> None:
 
 def bodies(event: Any) -> list[str]:
     return [record["body"] for record in event["Records"]]
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    # moto keeps its state per process, not per server: a server per test would isolate nothing, and
-    # each test creates queues of its own.
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from localcloud.emulator import Emulator, emulator_session
+from localcloud.emulator import Emulator
 from localcloud.operations import list_mail, queue_overview
 from localcloud.state import (
     STATE_VERSION,
@@ -20,6 +20,7 @@ from localcloud.state import (
     restore_state,
     save_state,
 )
+from tests.localcloud.emulator_clients import Clients
 
 REGION = "us-east-1"
 SENDER = "shop@example.com"
@@ -56,21 +57,6 @@ def restart(start_emulator: Callable[[], Emulator]) -> Callable[[Emulator], Emul
 @pytest.fixture
 def state_file(tmp_path: Path) -> Path:
     return tmp_path / "state" / "localcloud-state.json"
-
-
-class Clients:
-    """boto3 clients of one emulator, made once each (a client costs tens of milliseconds)."""
-
-    def __init__(self, emulator: Emulator) -> None:
-        # Any: the service name is only known at run time, past boto3-stubs' per-service overloads.
-        self._session: Any = emulator_session(REGION)
-        self._url = emulator.url
-        self._clients: dict[str, Any] = {}
-
-    def __getattr__(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = self._session.client(service, endpoint_url=self._url)
-        return self._clients[service]
 
 
 def _create_orders_table(aws: Clients) -> None:
@@ -120,7 +106,7 @@ def test_table_items_of_every_attribute_type_come_back(
 ) -> None:
     # Given a table holding items with strings, numbers, binary, sets, lists and maps
     emulator = start_emulator()
-    aws = Clients(emulator)
+    aws = Clients(emulator, REGION)
     _create_orders_table(aws)
     items: list[dict[str, Any]] = [
         {
@@ -141,7 +127,7 @@ def test_table_items_of_every_attribute_type_come_back(
     # and the state is restored
     save_state(emulator, state_file, region=REGION)
     emulator = restart(emulator)
-    aws = Clients(emulator)
+    aws = Clients(emulator, REGION)
     _create_orders_table(aws)
     summary = restore_state(emulator, state_file, region=REGION)
 
@@ -165,14 +151,14 @@ def test_a_table_that_provisioning_did_not_create_is_created_from_its_saved_defi
 ) -> None:
     # Given a table with a secondary index and an item
     emulator = start_emulator()
-    aws = Clients(emulator)
+    aws = Clients(emulator, REGION)
     _create_orders_table(aws)
     aws.dynamodb.put_item(TableName="orders", Item={"pk": {"S": "o1"}, "sk": {"S": "meta"}, "status": {"S": "new"}})
     save_state(emulator, state_file, region=REGION)
 
     # When it is restored into an emulator where nobody created that table
     emulator = restart(emulator)
-    aws = Clients(emulator)
+    aws = Clients(emulator, REGION)
     restore_state(emulator, state_file, region=REGION)
 
     # Then the table exists with its keys, its index and its item
@@ -189,7 +175,7 @@ def test_queued_messages_come_back_in_order_with_attributes_and_receive_counts(
     # Given three messages with attributes, received 1, 1 and 1 times; then the first once more
     # (still visible); then the first two taken in flight
     emulator = start_emulator()
-    aws = Clients(emulator)
+    aws = Clients(emulator, REGION)
     jobs_url, _ = _create_queues(aws, max_receive_count=10)
     sqs = aws.sqs
     for number in range(3):
@@ -212,7 +198,7 @@ def test_queued_messages_come_back_in_order_with_attributes_and_receive_counts(
     # When the state goes through a save, a restart and a restore
     save_state(emulator, state_file, region=REGION)
     emulator = restart(emulator)
-    aws = Clients(emulator)
+    aws = Clients(emulator, REGION)
     _create_queues(aws, max_receive_count=10)
     restore_state(emulator, state_file, region=REGION)
 
@@ -235,7 +221,7 @@ def test_a_restored_receive_count_still_sends_the_message_to_the_dead_letter_que
 ) -> None:
     # Given a queue that gives up after 2 receives, and a message already received twice
     emulator = start_emulator()
-    aws = Clients(emulator)
+    aws = Clients(emulator, REGION)
     jobs_url, dlq_url = _create_queues(aws, max_receive_count=2)
     aws.sqs.send_message(QueueUrl=jobs_url, MessageBody="poison")
     _receive(aws, jobs_url, 0)
@@ -244,7 +230,7 @@ def test_a_restored_receive_count_still_sends_the_message_to_the_dead_letter_que
 
     # When it is restored and received again
     emulator = restart(emulator)
-    aws = Clients(emulator)
+    aws = Clients(emulator, REGION)
     _create_queues(aws, max_receive_count=2)
     restore_state(emulator, state_file, region=REGION)
     received = _receive(aws, jobs_url, 0)
@@ -259,7 +245,7 @@ def test_delayed_and_fifo_messages_keep_their_delay_group_and_deduplication_ids(
 ) -> None:
     # Given a delayed message and two messages of one FIFO group
     emulator = start_emulator()
-    aws = Clients(emulator)
+    aws = Clients(emulator, REGION)
     sqs = aws.sqs
     delayed_url = sqs.create_queue(QueueName="later")["QueueUrl"]
     sqs.send_message(QueueUrl=delayed_url, MessageBody="in fifteen minutes", DelaySeconds=900)
@@ -275,7 +261,7 @@ def test_delayed_and_fifo_messages_keep_their_delay_group_and_deduplication_ids(
 
     # When they are restored into an emulator where provisioning created neither queue
     emulator = restart(emulator)
-    aws = Clients(emulator)
+    aws = Clients(emulator, REGION)
     restore_state(emulator, state_file, region=REGION)
 
     # Then the delayed message is still delayed and the FIFO group delivers in order, one at a time
@@ -293,7 +279,7 @@ def test_sent_mail_and_verified_identities_come_back(
 ) -> None:
     # Given a verified sender and one v1 and one v2 send, both with text and HTML bodies
     emulator = start_emulator()
-    aws = Clients(emulator)
+    aws = Clients(emulator, REGION)
     aws.ses.verify_email_identity(EmailAddress=SENDER)
     aws.ses.send_email(
         Source=SENDER,
@@ -318,7 +304,7 @@ def test_sent_mail_and_verified_identities_come_back(
     # When the state goes through a save, a restart and a restore
     save_state(emulator, state_file, region=REGION)
     emulator = restart(emulator)
-    aws = Clients(emulator)
+    aws = Clients(emulator, REGION)
     assert list_mail(emulator.url) == []
     restore_state(emulator, state_file, region=REGION)
 
@@ -341,7 +327,7 @@ def test_secret_values_come_back_over_the_ones_provisioning_generated(
 ) -> None:
     # Given a secret provisioning made, one the application made at run time, and a binary one
     emulator = start_emulator()
-    aws = Clients(emulator)
+    aws = Clients(emulator, REGION)
     secrets = aws.secretsmanager
     secrets.create_secret(Name="jwt-signing-key", SecretString="first-generated-key")
     secrets.create_secret(Name="runtime/api-token", Description="made by the app", SecretString="tok-123")
@@ -350,7 +336,7 @@ def test_secret_values_come_back_over_the_ones_provisioning_generated(
 
     # When provisioning on the next start generates a new value before the restore
     emulator = restart(emulator)
-    aws = Clients(emulator)
+    aws = Clients(emulator, REGION)
     secrets = aws.secretsmanager
     secrets.create_secret(Name="jwt-signing-key", SecretString="second-generated-key")
     restore_state(emulator, state_file, region=REGION)
@@ -367,7 +353,7 @@ def test_metric_samples_come_back_with_dimensions_times_and_units(
 ) -> None:
     # Given single values and a statistic set, one of them from yesterday
     emulator = start_emulator()
-    aws = Clients(emulator)
+    aws = Clients(emulator, REGION)
     yesterday = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
     aws.cloudwatch.put_metric_data(
         Namespace="Shop",
@@ -390,7 +376,7 @@ def test_metric_samples_come_back_with_dimensions_times_and_units(
 
     # When the state goes through a restart and a restore
     emulator = restart(emulator)
-    aws = Clients(emulator)
+    aws = Clients(emulator, REGION)
     restore_state(emulator, state_file, region=REGION)
 
     # Then the series are listed and their samples add up as before
@@ -425,7 +411,7 @@ def test_the_latest_log_events_of_each_stream_come_back(
 ) -> None:
     # Given a function's log stream with five events
     emulator = start_emulator()
-    aws = Clients(emulator)
+    aws = Clients(emulator, REGION)
     logs = aws.logs
     logs.create_log_group(logGroupName="/aws/lambda/orders")
     logs.put_retention_policy(logGroupName="/aws/lambda/orders", retentionInDays=7)
@@ -440,7 +426,7 @@ def test_the_latest_log_events_of_each_stream_come_back(
     # When the state is saved keeping three events per stream, and restored after a restart
     save_state(emulator, state_file, region=REGION, log_events_per_stream=3)
     emulator = restart(emulator)
-    aws = Clients(emulator)
+    aws = Clients(emulator, REGION)
     summary = restore_state(emulator, state_file, region=REGION)
 
     # Then the group, its retention and the three latest events are back, in order
@@ -458,7 +444,7 @@ def test_restoring_twice_adds_no_duplicate_messages_or_mail(
 ) -> None:
     # Given a saved queue message and a sent mail
     emulator = start_emulator()
-    aws = Clients(emulator)
+    aws = Clients(emulator, REGION)
     jobs_url, _ = _create_queues(aws)
     aws.sqs.send_message(QueueUrl=jobs_url, MessageBody="once")
     aws.ses.verify_email_identity(EmailAddress=SENDER)
@@ -471,7 +457,7 @@ def test_restoring_twice_adds_no_duplicate_messages_or_mail(
 
     # When the state is restored twice
     emulator = restart(emulator)
-    aws = Clients(emulator)
+    aws = Clients(emulator, REGION)
     restore_state(emulator, state_file, region=REGION)
     restore_state(emulator, state_file, region=REGION)
 
@@ -485,7 +471,7 @@ def test_saving_replaces_the_file_whole_and_leaves_no_temporary_files(
 ) -> None:
     # Given a state file saved once
     emulator = start_emulator()
-    aws = Clients(emulator)
+    aws = Clients(emulator, REGION)
     save_state(emulator, state_file, region=REGION)
 
     # When a queue is added and the state saved again
@@ -531,7 +517,7 @@ def test_a_malformed_field_is_named_and_nothing_is_restored(
 ) -> None:
     # Given a saved table item and a message whose receive count was damaged
     emulator = start_emulator()
-    aws = Clients(emulator)
+    aws = Clients(emulator, REGION)
     _create_orders_table(aws)
     aws.dynamodb.put_item(TableName="orders", Item={"pk": {"S": "o1"}, "sk": {"S": "m"}, "status": {"S": "x"}})
     jobs_url, _ = _create_queues(aws)
@@ -543,7 +529,7 @@ def test_a_malformed_field_is_named_and_nothing_is_restored(
 
     # When it is restored
     emulator = restart(emulator)
-    aws = Clients(emulator)
+    aws = Clients(emulator, REGION)
     with pytest.raises(StateFileError) as raised:
         restore_state(emulator, state_file, region=REGION)
 
