@@ -1,7 +1,7 @@
 """List and get latency for a customer with 100 orders versus one with 100,000, other customers' orders around them.
 
 The orders go straight into the emulator's table with BatchWriteItem, each item built by
-`shop.dynamo.order_item` as the create handler writes it, by writer processes (the emulator serves
+`shop.adapters.dynamo.order_item` as the create handler writes it, by writer processes (the emulator serves
 from this one); the load is timed. The reads go through the local gateway, and beside each the same
 Query or GetItem is sent to the emulator directly, so the emulator's own cost stands apart from the
 handler's. Orders are `paid`: the PendingPayments index and the maintenance sweep never see them.
@@ -22,10 +22,10 @@ import boto3
 
 from bench.common import Client, local_cloud, median, ms, percentile, record
 from localcloud.stack import LocalCloud
-from shop.clock import isoformat
-from shop.dynamo import order_item, order_sk, status_partition, user_pk
-from shop.ids import new_ulid
-from shop.models import Order, OrderItem, OrderStatus
+from shop.adapters.dynamo import order_item, order_sk, status_partition, user_pk
+from shop.domain.clock import isoformat
+from shop.domain.ids import new_ulid
+from shop.domain.models import Order, OrderItem, OrderStatus
 
 SMALL = 100
 LARGE = 100_000
@@ -209,7 +209,7 @@ def report(
     (small_written, small_s), (large_written, large_s) = first_load, large_load
     table_after = small_written + large_written
     lines = [
-        f"load with BatchWriteItem ({BATCH} items a call, items from shop.dynamo.order_item, {WRITERS} writer "
+        f"load with BatchWriteItem ({BATCH} items a call, items from shop.adapters.dynamo.order_item, {WRITERS} writer "
         f"processes): {small_written:,} orders ({NEIGHBOURS} other customers x {NEIGHBOUR_ORDERS} and the small "
         f"customer's {SMALL}) in {small_s:.1f} s; the large customer's {large_written:,} in {large_s:.1f} s "
         f"({large_written / large_s:,.0f} items/s)",

@@ -4,11 +4,11 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shop.authorization import UNAUTHORIZED, authorize
-from shop.composition import token_service
+from shop.entrypoints.composition import token_service
+from shop.entrypoints.settings import load_settings
 from shop.errors import DomainError
 from shop.observability import logger, metrics
-from shop.settings import load_settings
+from shop.service_layer.authorization import UNAUTHORIZED, authorize
 
 tokens = token_service(load_settings())
 

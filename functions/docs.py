@@ -3,9 +3,9 @@
 import json
 from functools import cache
 
-from shop.http import ApiRequest, ApiResponse, endpoint
-from shop.openapi import DOCS_CSP, build_document, swagger_page
-from shop.routes import DOCS
+from shop.entrypoints.http import ApiRequest, ApiResponse, endpoint
+from shop.entrypoints.openapi import DOCS_CSP, build_document, swagger_page
+from shop.entrypoints.routes import DOCS
 
 # Relative, so the page finds the document behind any stage, custom domain or local gateway.
 PAGE = swagger_page("openapi.json")

@@ -1,10 +1,10 @@
 """GET /orders/{order_id}"""
 
-from shop.composition import order_service
-from shop.http import ApiRequest, ApiResponse, endpoint
-from shop.models import OrderView
-from shop.routes import GET_ORDER
-from shop.settings import load_settings
+from shop.domain.models import OrderView
+from shop.entrypoints.composition import order_service
+from shop.entrypoints.http import ApiRequest, ApiResponse, endpoint
+from shop.entrypoints.routes import GET_ORDER
+from shop.entrypoints.settings import load_settings
 
 orders = order_service(load_settings())
 

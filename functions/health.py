@@ -1,8 +1,8 @@
 """GET /health: liveness, with no AWS call, so it answers even when a dependency is down."""
 
-from shop.http import ApiRequest, ApiResponse, endpoint
-from shop.models import Health
-from shop.routes import HEALTH
+from shop.domain.models import Health
+from shop.entrypoints.http import ApiRequest, ApiResponse, endpoint
+from shop.entrypoints.routes import HEALTH
 
 
 @endpoint(HEALTH)

@@ -1,10 +1,10 @@
 """GET /orders"""
 
-from shop.composition import order_service
-from shop.http import ApiRequest, ApiResponse, endpoint
-from shop.models import ListOrdersQuery
-from shop.routes import LIST_ORDERS
-from shop.settings import load_settings
+from shop.domain.models import ListOrdersQuery
+from shop.entrypoints.composition import order_service
+from shop.entrypoints.http import ApiRequest, ApiResponse, endpoint
+from shop.entrypoints.routes import LIST_ORDERS
+from shop.entrypoints.settings import load_settings
 
 orders = order_service(load_settings())
 

@@ -1,12 +1,12 @@
 """POST /auth/login"""
 
-from shop.composition import login_service
+from shop.domain.models import LoginRequest
+from shop.entrypoints.composition import login_service
+from shop.entrypoints.http import ApiRequest, ApiResponse, endpoint
+from shop.entrypoints.routes import LOGIN
+from shop.entrypoints.settings import load_settings
 from shop.errors import Throttled, Unauthenticated
-from shop.http import ApiRequest, ApiResponse, endpoint
-from shop.models import LoginRequest
 from shop.observability import metrics
-from shop.routes import LOGIN
-from shop.settings import load_settings
 
 logins = login_service(load_settings())
 

@@ -5,9 +5,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shop.entrypoints.settings import load_pipeline_settings
+from shop.entrypoints.worker_composition import maintenance_service
 from shop.observability import logger, metrics, tracer
-from shop.settings import load_pipeline_settings
-from shop.worker_composition import maintenance_service
 
 maintenance = maintenance_service(load_pipeline_settings())
 

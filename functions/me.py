@@ -1,9 +1,9 @@
 """GET /me"""
 
-from shop.composition import account_service
-from shop.http import ApiRequest, ApiResponse, endpoint
-from shop.routes import ME
-from shop.settings import load_settings
+from shop.entrypoints.composition import account_service
+from shop.entrypoints.http import ApiRequest, ApiResponse, endpoint
+from shop.entrypoints.routes import ME
+from shop.entrypoints.settings import load_settings
 
 accounts = account_service(load_settings())
 

@@ -6,9 +6,9 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shop.entrypoints.settings import load_pipeline_settings
+from shop.entrypoints.worker_composition import payment_worker
 from shop.observability import logger, metrics, tracer
-from shop.settings import load_pipeline_settings
-from shop.worker_composition import payment_worker
 
 worker = payment_worker(load_pipeline_settings())
 # A batch whose every record failed is still a partial response, not a function error: the

@@ -1,9 +1,9 @@
 """GET /ready"""
 
-from shop.composition import readiness_probe
-from shop.http import ApiRequest, ApiResponse, endpoint
-from shop.routes import READY
-from shop.settings import load_settings
+from shop.entrypoints.composition import readiness_probe
+from shop.entrypoints.http import ApiRequest, ApiResponse, endpoint
+from shop.entrypoints.routes import READY
+from shop.entrypoints.settings import load_settings
 
 probe = readiness_probe(load_settings())
 

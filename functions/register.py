@@ -1,11 +1,11 @@
 """POST /auth/register"""
 
-from shop.composition import registration_service
-from shop.http import ApiRequest, ApiResponse, endpoint
-from shop.models import RegisterRequest
+from shop.domain.models import RegisterRequest
+from shop.entrypoints.composition import registration_service
+from shop.entrypoints.http import ApiRequest, ApiResponse, endpoint
+from shop.entrypoints.routes import REGISTER
+from shop.entrypoints.settings import load_settings
 from shop.observability import metrics
-from shop.routes import REGISTER
-from shop.settings import load_settings
 
 registrations = registration_service(load_settings())
 

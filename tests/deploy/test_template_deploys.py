@@ -30,8 +30,8 @@ import pytest
 from moto import mock_aws
 
 from localcloud.template import load_template, resolve_parameters
-from shop.routes import ROUTES
-from shop.settings import load_pipeline_settings
+from shop.entrypoints.routes import ROUTES
+from shop.entrypoints.settings import load_pipeline_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"

@@ -20,7 +20,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from shop.routes import ROUTES
+from shop.entrypoints.routes import ROUTES
 from tests.support.cloud import RunningCloud
 
 PASSWORD = "correct horse battery staple"

@@ -12,8 +12,8 @@ import pytest
 from moto.dynamodb.models import DynamoDBBackend
 
 from localcloud.spec import StackSpec
-from shop.login_attempts import DynamoLoginAttempts, attempts_key
-from shop.ports import AttemptAdmitted, AttemptRefused, LoginFailureLimit
+from shop.adapters.login_attempts import DynamoLoginAttempts, attempts_key
+from shop.service_layer.ports import AttemptAdmitted, AttemptRefused, LoginFailureLimit
 from tests.support.events import api_event, json_body
 
 Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from localcloud.provision import provision
-from shop.settings import load_pipeline_settings
+from shop.entrypoints.settings import load_pipeline_settings
 from tests.integration.conftest import REGION, TEMPLATE
 from tests.reliability.timings import COMPRESSED_TIMINGS
 

@@ -8,9 +8,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from localcloud.spec import StackSpec
-from shop.dynamo import DynamoOrderRepository
+from shop.adapters.dynamo import DynamoOrderRepository
+from shop.domain.models import OrderStatus
 from shop.errors import Unavailable
-from shop.models import OrderStatus
 from tests.unit.fakes_pipeline import make_order
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 
 from localcloud.spec import StackSpec
-from shop.routes import ROUTES
+from shop.entrypoints.routes import ROUTES
 
 
 def test_every_route_has_its_api_event_with_the_right_auth_and_nothing_else(stack: StackSpec) -> None:

@@ -8,9 +8,9 @@ from typing import Any
 import boto3
 
 from localcloud.payments import PaymentProvider
-from shop.email_ledger import marker_sort_key
-from shop.jobs import SendEmail, serialize_job
-from shop.ports import EmailKey
+from shop.adapters.email_ledger import marker_sort_key
+from shop.domain.jobs import SendEmail, serialize_job
+from shop.service_layer.ports import EmailKey
 from tests.integration.worker_support import AwsCalls, Shop
 
 pytest_plugins = ["tests.integration.worker_fixtures"]

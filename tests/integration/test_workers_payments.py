@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from localcloud.payments import FaultConfig, PaymentProvider
-from shop.retries import retry_delay_seconds
+from shop.domain.retries import retry_delay_seconds
 from tests.integration.worker_support import AwsCalls, Shop, SimulatedCrash
 from tests.support.events import FakeLambdaContext
 

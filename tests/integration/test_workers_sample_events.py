@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from shop.dynamo import DynamoOrderRepository, DynamoUserRepository
-from shop.models import Credential, Order, OrderStatus, User
+from shop.adapters.dynamo import DynamoOrderRepository, DynamoUserRepository
+from shop.domain.models import Credential, Order, OrderStatus, User
 from tests.integration.worker_support import Shop
 from tests.support.events import load_event
 

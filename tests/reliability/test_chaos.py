@@ -8,7 +8,7 @@ after maxReceiveCount failed receives (at 30% + 10% provider faults, plus kills,
 thousand fails eight times running); none parked by a worker as poison or as a configuration fault.
 As an operator would once the provider is well, the test redrives them, and they complete too.
 
-Email is at least once in one documented window (`shop.notifications`): a worker killed after SES
+Email is at least once in one documented window (`shop.service_layer.notifications`): a worker killed after SES
 accepted a message and before its marker was settled leaves a claim whose outcome nobody knows, and
 once the claim's lease has lapsed the next delivery sends again. A second copy is accepted only when
 it went out after that lease; any other duplicate fails the test.

@@ -5,10 +5,10 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
+from shop.domain.jobs import ChargeOrder, SendEmail
+from shop.domain.models import Credential, Order, OrderStatus, User
 from shop.errors import Conflict, Unavailable
-from shop.jobs import ChargeOrder, SendEmail
-from shop.models import Credential, Order, OrderStatus, User
-from shop.ports import (
+from shop.service_layer.ports import (
     AttemptAdmitted,
     AttemptRefused,
     DynamoKey,

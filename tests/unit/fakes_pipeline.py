@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from shop.domain.models import Order, OrderStatus, OrderStatusEvent
 from shop.errors import Unavailable
-from shop.models import Order, OrderStatus, OrderStatusEvent
-from shop.ports import (
+from shop.service_layer.ports import (
     Charged,
     ChargeOutcome,
     ChargeRequest,

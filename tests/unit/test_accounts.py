@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from shop.accounts import AccountService, LoginService
+from shop.adapters.passwords import PasswordHasher
+from shop.adapters.signing_keys import StaticSigningKey
+from shop.domain.models import LoginRequest, RegisterRequest
 from shop.errors import Conflict, NotFound, Unauthenticated
-from shop.models import LoginRequest, RegisterRequest
-from shop.passwords import PasswordHasher
-from shop.ports import LoginFailureLimit
-from shop.signing_keys import StaticSigningKey
-from shop.tokens import TokenService
+from shop.service_layer.accounts import AccountService, LoginService
+from shop.service_layer.ports import LoginFailureLimit
+from shop.service_layer.tokens import TokenService
 from tests.unit.fakes import FixedClock, InMemoryLoginAttempts, InMemoryUsers
 
 PASSWORD = "correct horse battery staple"

@@ -13,9 +13,9 @@ import jsonschema_rs
 import pytest
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from shop.models import CreateOrderRequest, IdempotencyKey, LoginRequest
-from shop.openapi import build_document
-from shop.routes import CREATE_ORDER
+from shop.domain.models import CreateOrderRequest, IdempotencyKey, LoginRequest
+from shop.entrypoints.openapi import build_document
+from shop.entrypoints.routes import CREATE_ORDER
 
 ORDER: dict[str, Any] = {
     "items": [{"sku": "A-1", "quantity": 1, "unit_price": 1}],

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shop.email_content import format_money, render_email
-from shop.models import OrderStatus, User
+from shop.domain.email_content import format_money, render_email
+from shop.domain.models import OrderStatus, User
 from tests.unit.fakes_pipeline import make_order
 
 USER = User(

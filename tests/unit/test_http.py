@@ -5,10 +5,10 @@ from typing import Any
 
 import pytest
 
+from shop.domain.models import CreateOrderRequest, Health
+from shop.entrypoints.http import MAX_BODY_BYTES, ApiRequest, ApiResponse, endpoint
+from shop.entrypoints.routes import HEALTH
 from shop.errors import Conflict, NotFound, Throttled, Unavailable
-from shop.http import MAX_BODY_BYTES, ApiRequest, ApiResponse, endpoint
-from shop.models import CreateOrderRequest, Health
-from shop.routes import HEALTH
 from tests.support.events import FakeLambdaContext, api_event, json_body
 
 

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from shop.jobs import ChargeOrder
-from shop.maintenance import MaintenanceService
-from shop.models import OrderStatus
+from shop.domain.jobs import ChargeOrder
+from shop.domain.models import OrderStatus
+from shop.service_layer.maintenance import MaintenanceService
 from tests.unit.fakes import FixedClock, RecordingQueue
 from tests.unit.fakes_pipeline import FixedQueueDepths, InMemoryOrderLedger, make_order
 

@@ -5,8 +5,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from shop.models import CreateOrderRequest, RegisterRequest
-from shop.settings import ConfigurationError, load_settings
+from shop.domain.models import CreateOrderRequest, RegisterRequest
+from shop.entrypoints.settings import ConfigurationError, load_settings
 
 VALID_ORDER: dict[str, Any] = {
     "items": [{"sku": "A-1", "quantity": 1, "unit_price": 1}],

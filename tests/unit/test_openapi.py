@@ -5,8 +5,8 @@ from typing import Any
 import pytest
 from openapi_spec_validator import validate
 
-from shop.openapi import build_document
-from shop.routes import LOGIN, READY, ROUTES, Route
+from shop.entrypoints.openapi import build_document
+from shop.entrypoints.routes import LOGIN, READY, ROUTES, Route
 
 
 def test_the_document_is_valid_openapi_3_1() -> None:

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-from shop.cursors import CursorCodec
-from shop.errors import Invalid, MalformedRequest, NotFound
-from shop.jobs import ChargeOrder
-from shop.models import CreateOrderRequest, ListOrdersQuery, OrderItem, OrderStatus
-from shop.orders import IdempotencyKeyMismatch, OrderService
-from shop.signing_keys import StaticSigningKey
+from shop.adapters.signing_keys import StaticSigningKey
+from shop.domain.jobs import ChargeOrder
+from shop.domain.models import CreateOrderRequest, ListOrdersQuery, OrderItem, OrderStatus
+from shop.errors import IdempotencyKeyMismatch, Invalid, MalformedRequest, NotFound
+from shop.service_layer.cursors import CursorCodec
+from shop.service_layer.orders import OrderService
 from tests.unit.fakes import FixedClock, InMemoryOrders, RecordingQueue
 
 

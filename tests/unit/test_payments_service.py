@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from shop.errors import Unavailable
-from shop.jobs import ChargeOrder, PoisonMessage, SendEmail
-from shop.models import OrderStatus
-from shop.payments import ChargeNeedsReview, PaymentService
-from shop.ports import ChargeRequest, Declined
+from shop.domain.jobs import ChargeOrder, SendEmail
+from shop.domain.models import OrderStatus
+from shop.errors import ChargeNeedsReview, PoisonMessage, Unavailable
+from shop.service_layer.payments import PaymentService
+from shop.service_layer.ports import ChargeRequest, Declined
 from tests.unit.fakes import FixedClock, RecordingQueue
 from tests.unit.fakes_pipeline import FakePaymentGateway, InMemoryOrderLedger, make_order
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import stripe
 
-from shop.stripe_payments import StripeErrorClass, classify_stripe_error
+from shop.adapters.stripe_payments import StripeErrorClass, classify_stripe_error
 
 _DECLINE_BODY = {
     "error": {

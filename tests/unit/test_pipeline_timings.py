@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shop.settings import ConfigurationError, load_pipeline_settings
-from shop.worker_composition import NotificationWorker, payment_worker
+from shop.entrypoints.settings import ConfigurationError, load_pipeline_settings
+from shop.entrypoints.worker_composition import NotificationWorker, payment_worker
 
 REQUIRED = {
     "TABLE_NAME": "shop-table",

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from shop.domain.jobs import ChargeOrder, serialize_job
 from shop.errors import Misconfigured, Unavailable
-from shop.jobs import ChargeOrder, serialize_job
-from shop.queue_worker import QueueWorker, RetryLater
+from shop.service_layer.queue_worker import QueueWorker, RetryLater
 from tests.support.events import FakeLambdaContext
 from tests.support.sqs_events import sqs_event, sqs_message
 from tests.unit.fakes_pipeline import RecordingRedelivery

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from shop.accounts import AccountService, RegistrationService
-from shop.jobs import SendEmail
-from shop.models import RegisterRequest
-from shop.passwords import PasswordHasher
+from shop.adapters.passwords import PasswordHasher
+from shop.domain.jobs import SendEmail
+from shop.domain.models import RegisterRequest
+from shop.service_layer.accounts import AccountService, RegistrationService
 from tests.unit.fakes import FixedClock, InMemoryUsers, RecordingQueue
 
 REQUEST = RegisterRequest(email="ada@example.com", password="correct horse battery staple", name="Ada")

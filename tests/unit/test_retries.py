@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shop.retries import MAX_DELAY_SECONDS, retry_delay_seconds
+from shop.domain.retries import MAX_DELAY_SECONDS, retry_delay_seconds
 
 
 @pytest.mark.parametrize(

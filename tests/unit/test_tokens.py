@@ -11,10 +11,10 @@ from typing import Any
 import jwt
 import pytest
 
-from shop.authorization import api_wide_resource, authorize
+from shop.adapters.signing_keys import StaticSigningKey, derive_key
 from shop.errors import Unauthenticated
-from shop.signing_keys import StaticSigningKey, derive_key
-from shop.tokens import TokenService
+from shop.service_layer.authorization import api_wide_resource, authorize
+from shop.service_layer.tokens import TokenService
 from tests.unit.fakes import FixedClock
 
 MASTER = b"m" * 48

@@ -1,4 +1,4 @@
-"""The domain's errors. `shop.http` maps each class to one HTTP status."""
+"""The domain's errors. `shop.entrypoints.http` maps each class to one HTTP status."""
 
 from __future__ import annotations
 
@@ -26,6 +26,12 @@ class Conflict(DomainError):
     """The request contradicts the current state (a taken email, a reused idempotency key)."""
 
     title = "Conflict"
+
+
+class IdempotencyKeyMismatch(DomainError):
+    """The Idempotency-Key was first used with another request body."""
+
+    title = "Idempotency key reused"
 
 
 class Unauthenticated(DomainError):
@@ -105,3 +111,16 @@ class OutcomeUnknown(Unavailable):
     """The call timed out after it was sent: the dependency may or may not have acted on it."""
 
     title = "Outcome unknown"
+
+
+class PoisonMessage(DomainError):
+    """A message no retry can fix: not JSON, an unknown type or version, or a broken schema."""
+
+    title = "Poison message"
+
+
+class ChargeNeedsReview(NeedsOperator):
+    """The order's first charge attempt is older than the provider's idempotency window."""
+
+    title = "Charge needs review"
+    metric = "ChargeNeedsReview"

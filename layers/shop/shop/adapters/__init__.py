@@ -1,0 +1,1 @@
+"""The ports' implementations: DynamoDB, SQS, SES, SNS, Secrets Manager, the payment provider."""

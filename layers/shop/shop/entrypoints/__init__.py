@@ -1,0 +1,1 @@
+"""What the Lambda handlers stand on: settings, composition at init, the HTTP boundary and routes."""

@@ -1,0 +1,1 @@
+"""The use cases: services that orchestrate the domain through the ports they are given."""

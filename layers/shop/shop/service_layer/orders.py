@@ -1,0 +1,138 @@
+"""Placing, reading and listing orders."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from pydantic import TypeAdapter, ValidationError
+
+from shop.domain.clock import Clock, isoformat
+from shop.domain.ids import new_ulid
+from shop.domain.jobs import ChargeOrder
+from shop.domain.models import (
+    MAX_ORDER_TOTAL,
+    CreateOrderRequest,
+    IdempotencyKey,
+    ListOrdersQuery,
+    Order,
+    OrderPage,
+    OrderStatus,
+    OrderView,
+)
+from shop.errors import FieldProblem, IdempotencyKeyMismatch, Invalid, NotFound, Unavailable
+from shop.observability import logger, metrics
+from shop.service_layer.cursors import CursorCodec
+from shop.service_layer.ports import IdempotencyKeyTaken, IdempotencyRecord, JobQueue, OrderRepository
+
+_IDEMPOTENCY_KEY: TypeAdapter[str] = TypeAdapter(IdempotencyKey)
+
+
+@dataclass(frozen=True)
+class Placement:
+    order: Order
+    # True when an earlier request with the same Idempotency-Key created the order.
+    replayed: bool
+
+
+class OrderService:
+    """Orders of one user at a time; the payment itself happens in the payment worker."""
+
+    def __init__(
+        self,
+        orders: OrderRepository,
+        payments: JobQueue,
+        cursors: CursorCodec,
+        clock: Clock,
+        *,
+        idempotency_ttl_seconds: int,
+        pause_payment_dispatch: bool,
+    ) -> None:
+        self._orders = orders
+        self._payments = payments
+        self._cursors = cursors
+        self._clock = clock
+        self._idempotency_ttl = idempotency_ttl_seconds
+        self._pause_dispatch = pause_payment_dispatch
+
+    def place(
+        self, user_id: str, request: CreateOrderRequest, *, idempotency_key: str | None, correlation_id: str
+    ) -> Placement:
+        total = sum(item.quantity * item.unit_price for item in request.items)
+        if total > MAX_ORDER_TOTAL:
+            raise Invalid(f"the order total {total} exceeds the maximum of {MAX_ORDER_TOTAL}")
+        now = self._clock.now()
+        stamp = isoformat(now)
+        order = Order(
+            id=new_ulid(now),
+            user_id=user_id,
+            status=OrderStatus.PENDING_PAYMENT,
+            items=tuple(request.items),
+            currency=request.currency,
+            total=total,
+            payment_method=request.payment_method,
+            created_at=stamp,
+            updated_at=stamp,
+            correlation_id=correlation_id,
+        )
+        record = None
+        if idempotency_key is not None:
+            record = IdempotencyRecord(
+                key=_valid_idempotency_key(idempotency_key),
+                order_id=order.id,
+                fingerprint=_fingerprint(request),
+                expires_at=int(now.timestamp()) + self._idempotency_ttl,
+            )
+        try:
+            self._orders.add(order, record)
+        except IdempotencyKeyTaken as taken:
+            return Placement(order=self._replay(user_id, request, taken.record), replayed=True)
+        metrics.add_metric(name="OrderCreated", unit="Count", value=1)
+        self._dispatch(order)
+        return Placement(order=order, replayed=False)
+
+    def get(self, user_id: str, order_id: str) -> Order:
+        order = self._orders.get(user_id, order_id)
+        if order is None:
+            raise NotFound(f"order {order_id} was not found")
+        return order
+
+    def list(self, user_id: str, query: ListOrdersQuery) -> OrderPage:
+        scope = query.status.value if query.status else "all"
+        after = None if query.cursor is None else self._cursors.decode(query.cursor, owner=user_id, scope=scope)
+        found = self._orders.list(user_id, status=query.status, limit=query.limit, after=after)
+        cursor = None
+        if found.last_key is not None:
+            cursor = self._cursors.encode(found.last_key, owner=user_id, scope=scope)
+        return OrderPage(items=[OrderView.of(order) for order in found.orders], next_cursor=cursor)
+
+    def _replay(self, user_id: str, request: CreateOrderRequest, record: IdempotencyRecord) -> Order:
+        if record.fingerprint != _fingerprint(request):
+            raise IdempotencyKeyMismatch("this Idempotency-Key was already used with a different request body")
+        return self.get(user_id, record.order_id)
+
+    def _dispatch(self, order: Order) -> None:
+        if self._pause_dispatch:
+            logger.info("payment dispatch paused; the reconciler will send the job", extra={"order_id": order.id})
+            return
+        job = ChargeOrder(order_id=order.id, user_id=order.user_id, correlation_id=order.correlation_id or order.id)
+        try:
+            self._payments.send(job)
+        except Unavailable:
+            # The order is stored and stays pending_payment; the scheduled reconciler re-sends
+            # jobs for orders pending past its threshold, so failing the request here would only
+            # invite a client retry that creates a second order.
+            logger.exception("payment job not sent; left for the reconciler", extra={"order_id": order.id})
+            metrics.add_metric(name="PaymentJobDeferred", unit="Count", value=1)
+
+
+def _valid_idempotency_key(key: str) -> str:
+    try:
+        return _IDEMPOTENCY_KEY.validate_python(key)
+    except ValidationError as exc:
+        problems = [FieldProblem(location="header.Idempotency-Key", message=error["msg"]) for error in exc.errors()]
+        raise Invalid("the Idempotency-Key header must be 1 to 255 visible ASCII characters", problems) from exc
+
+
+def _fingerprint(request: CreateOrderRequest) -> str:
+    return hashlib.sha256(request.model_dump_json().encode()).hexdigest()
