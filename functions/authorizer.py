@@ -8,7 +8,7 @@ from shop.entrypoints.composition import token_service
 from shop.entrypoints.settings import load_settings
 from shop.errors import DomainError
 from shop.observability import logger, metrics
-from shop.service_layer.authorization import UNAUTHORIZED, authorize
+from shop.service_layer.token_authorizer import UNAUTHORIZED, policy_for
 
 tokens = token_service(load_settings())
 
@@ -17,7 +17,7 @@ tokens = token_service(load_settings())
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        return authorize(event.get("authorizationToken"), event["methodArn"], tokens)
+        return policy_for(event.get("authorizationToken"), event["methodArn"], tokens)
     except DomainError as error:
         logger.info("token refused", extra={"reason": error.detail})
         metrics.add_metric(name="TokenRefused", unit="Count", value=1)

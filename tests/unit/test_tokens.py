@@ -13,7 +13,7 @@ import pytest
 
 from shop.adapters.signing_keys import StaticSigningKey, derive_key
 from shop.errors import Unauthenticated
-from shop.service_layer.authorization import api_wide_resource, authorize
+from shop.service_layer.token_authorizer import api_wide_resource, policy_for
 from shop.service_layer.tokens import TokenService
 from tests.unit.fakes import FixedClock
 
@@ -125,7 +125,7 @@ def test_a_token_missing_any_claim_is_refused(claim: str, tokens: TokenService, 
 def test_the_authorizer_allows_the_whole_stage_and_passes_the_caller(tokens: TokenService) -> None:
     token = tokens.issue("user-1", ("customer",)).access_token
 
-    policy = authorize(f"Bearer {token}", ARN, tokens)
+    policy = policy_for(f"Bearer {token}", ARN, tokens)
 
     statement = policy["policyDocument"]["Statement"][0]
     assert statement["Effect"] == "Allow"
@@ -137,7 +137,7 @@ def test_the_authorizer_allows_the_whole_stage_and_passes_the_caller(tokens: Tok
 @pytest.mark.parametrize("header", [None, "", "Basic abc", "Bearer ", "token-without-scheme"])
 def test_the_authorizer_refuses_a_missing_or_non_bearer_header(header: str | None, tokens: TokenService) -> None:
     with pytest.raises(Unauthenticated):
-        authorize(header, ARN, tokens)
+        policy_for(header, ARN, tokens)
 
 
 def test_api_wide_resource_keeps_the_api_and_stage() -> None:

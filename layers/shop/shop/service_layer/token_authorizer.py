@@ -22,7 +22,7 @@ def api_wide_resource(method_arn: str) -> str:
     return f"{api}/{stage}/*/*"
 
 
-def authorize(authorization_header: str | None, method_arn: str, tokens: TokenService) -> dict[str, Any]:
+def policy_for(authorization_header: str | None, method_arn: str, tokens: TokenService) -> dict[str, Any]:
     """Allow policy with the principal as context; raises `Unauthenticated` for anything else."""
     scheme, _, token = (authorization_header or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
