@@ -121,6 +121,13 @@ def _payload_bytes(invocation: Invocation) -> bytes:
     return json.dumps(invocation.payload, ensure_ascii=False).encode()
 
 
+def invocation_payload(invocation: Invocation) -> tuple[bytes, bool]:
+    """What Invoke answers for an invocation: the payload, or the error payload; and whether it is one."""
+    if invocation.failed:
+        return json.dumps(_error_payload(invocation)).encode(), True
+    return _payload_bytes(invocation), False
+
+
 class LambdaApi:
     """A WSGI application for the Lambda API paths of one stack's functions."""
 
@@ -314,20 +321,18 @@ class LambdaApi:
                 429, THROTTLED_ERROR_TYPE, "Rate Exceeded.", Reason="ReservedFunctionConcurrentInvocationLimitExceeded"
             )
         headers = [("Content-Type", "application/json"), *version, ("x-amzn-RequestId", request_id)]
-        if invocation.failed:
-            payload = json.dumps(_error_payload(invocation)).encode()
+        payload, failed = invocation_payload(invocation)
+        if failed:
             headers.append(("X-Amz-Function-Error", "Unhandled"))
-        else:
-            payload = _payload_bytes(invocation)
-            if len(payload) > RESPONSE_PAYLOAD_LIMIT:
-                payload = json.dumps(
-                    {
-                        "errorMessage": "Response payload size exceeded maximum allowed payload size "
-                        f"({RESPONSE_PAYLOAD_LIMIT} bytes).",
-                        "errorType": "Function.ResponseSizeTooLarge",
-                    }
-                ).encode()
-                headers.append(("X-Amz-Function-Error", "Unhandled"))
+        elif len(payload) > RESPONSE_PAYLOAD_LIMIT:
+            payload = json.dumps(
+                {
+                    "errorMessage": "Response payload size exceeded maximum allowed payload size "
+                    f"({RESPONSE_PAYLOAD_LIMIT} bytes).",
+                    "errorType": "Function.ResponseSizeTooLarge",
+                }
+            ).encode()
+            headers.append(("X-Amz-Function-Error", "Unhandled"))
         if str(environ.get("HTTP_X_AMZ_LOG_TYPE", "None")) == "Tail":
             headers.append(("X-Amz-Log-Result", self._log_tail(function, request_id)))
         return _Answer(200, tuple(headers), payload)
