@@ -103,7 +103,6 @@ _NOT_EMULATED_PROPERTIES: Final[Mapping[str, Mapping[str, str]]] = {
         for prop in (
             "DeploymentPreference",
             "EphemeralStorage",
-            "EventInvokeConfig",
             "FileSystemConfigs",
             "FunctionUrlConfig",
             "ProvisionedConcurrencyConfig",
