@@ -1,4 +1,8 @@
-"""The `localcloud` command: run a SAM application locally and look inside it."""
+"""The `localcloud` command: run a SAM application locally and look inside it.
+
+Each command imports the parts of localcloud it uses when it runs: moto and boto3 take a second to import,
+and `localcloud invoke` against a running stack answers in a fraction of that.
+"""
 
 from __future__ import annotations
 
@@ -12,35 +16,32 @@ import sys
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit
 
-from localcloud.emulator import DEFAULT_PORT, PortInUseError, emulator_session
-from localcloud.function_logs import FunctionLogs
-from localcloud.operations import (
-    OperationError,
-    list_mail,
-    list_metrics,
-    queue_overview,
-    redrive_dlq,
-    tail_logs,
-)
-from localcloud.provision import provision
-from localcloud.runtime import LambdaRuntime
-from localcloud.spec import Invocation, StackSpec
-from localcloud.stack import LocalCloud, LocalCloudConfig
-from localcloud.state import StateFileError
+from localcloud import lambda_client
 from localcloud.template import TemplateError
 
+if TYPE_CHECKING:
+    from localcloud.spec import FunctionSpec, Invocation, StackSpec
+    from localcloud.stack import LocalCloud
+
+# localcloud.emulator's DEFAULT_PORT, without importing moto.
+DEFAULT_AWS_PORT = 4566
 # The commands that read a running cloud follow the standard AWS_ENDPOINT_URL, as the functions do.
-DEFAULT_ENDPOINT = os.environ.get("AWS_ENDPOINT_URL") or f"http://127.0.0.1:{DEFAULT_PORT}"
+DEFAULT_ENDPOINT = os.environ.get("AWS_ENDPOINT_URL") or f"http://127.0.0.1:{DEFAULT_AWS_PORT}"
 DEFAULT_PAYMENTS_URL = os.environ.get("LOCALCLOUD_PAYMENTS_URL") or "http://127.0.0.1:12111"
-# How a container of Docker Desktop (and of Docker on Linux given --add-host) reaches the machine it runs on.
-DEFAULT_CONTAINER_HOST = "host.docker.internal"
 ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL"
+# The errors a command reports as one line, by the module that defines them: a module that is not loaded
+# raised none of them.
+_REPORTED_ERRORS = (
+    ("localcloud.operations", "OperationError"),
+    ("localcloud.state", "StateFileError"),
+    ("localcloud.emulator", "PortInUseError"),
+)
 
 
 class CliError(Exception):
@@ -57,12 +58,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         result: int = args.command(args)
-    except (CliError, OperationError, TemplateError, StateFileError, PortInUseError, ConnectionError) as error:
-        print(f"localcloud: error: {error}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as error:
+        if not isinstance(error, _reported_errors()):
+            raise
+        print(f"localcloud: error: {error}", file=sys.stderr)
+        return 1
     return result
+
+
+def _reported_errors() -> tuple[type[BaseException], ...]:
+    loaded = tuple(getattr(sys.modules[module], name) for module, name in _REPORTED_ERRORS if module in sys.modules)
+    return (CliError, TemplateError, ConnectionError, lambda_client.LambdaServiceError, *loaded)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -71,13 +79,22 @@ def _parser() -> argparse.ArgumentParser:
 
     up = commands.add_parser("up", help="start the emulator, the functions, the API and the event sources")
     _template_options(up)
-    up.add_argument("--aws-port", type=_port, default=DEFAULT_PORT, help="AWS emulator port (default 4566)")
+    up.add_argument("--aws-port", type=_port, default=DEFAULT_AWS_PORT, help="AWS emulator port (default 4566)")
     up.add_argument("--api-port", type=_port, default=3000, help="API Gateway port (default 3000)")
     up.add_argument("--payments-port", type=_port, default=12111, help="fake payment provider port (default 12111)")
     up.add_argument("--no-payments", action="store_true", help="do not start the fake payment provider")
     up.add_argument("--state-dir", type=Path, default=Path(".localcloud"), help="where state is kept (.localcloud)")
     up.add_argument("--reset", action="store_true", help="forget the kept state and start empty")
     up.add_argument("--no-watch", action="store_true", help="do not reload functions when their code changes")
+    up.add_argument(
+        "--bind-for-containers",
+        nargs="?",
+        const="",
+        type=_host_or_empty,
+        metavar="HOST",
+        help="let containers (sam local) reach the emulator and the payment provider: on the Docker bridge's "
+        "address (Linux), through host.docker.internal (Docker Desktop), or on HOST",
+    )
     up.set_defaults(command=_up)
 
     invoke = commands.add_parser("invoke", help="run one function with an event, like `sam local invoke`")
@@ -133,8 +150,8 @@ def _add_env_vars_command(commands: argparse._SubParsersAction[_Parser]) -> None
     env_vars.add_argument(
         "--container-host",
         type=_host,
-        default=DEFAULT_CONTAINER_HOST,
-        help=f"the name by which a container reaches this machine (default {DEFAULT_CONTAINER_HOST})",
+        help="the name or address by which a container reaches this machine (default: the one `localcloud up "
+        "--bind-for-containers` listens for)",
     )
     env_vars.add_argument(
         "--output", "-o", default="env.json", help="the file to write, or - for standard output (default env.json)"
@@ -182,6 +199,10 @@ def _host(text: str) -> str:
     return text
 
 
+def _host_or_empty(text: str) -> str:
+    return "" if text == "" else _host(text)
+
+
 def _minutes(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"not a whole number of minutes: {text!r}")
@@ -196,7 +217,11 @@ def _override(text: str) -> tuple[str, str]:
 
 
 def _up(args: argparse.Namespace) -> int:
+    from localcloud.containers import container_access
+    from localcloud.stack import LocalCloud, LocalCloudConfig
+
     logging.basicConfig(level=logging.INFO, format="[localcloud] %(message)s", stream=sys.stderr)
+    given = args.bind_for_containers
     config = LocalCloudConfig(
         template=_existing(args.template),
         state_dir=args.state_dir,
@@ -208,6 +233,7 @@ def _up(args: argparse.Namespace) -> int:
         payments_port=None if args.no_payments else args.payments_port,
         reset=args.reset,
         watch=not args.no_watch,
+        containers=None if given is None else container_access(given or None),
     )
     cloud = LocalCloud(config)
     stopping = threading.Event()
@@ -234,6 +260,10 @@ def _print_banner(cloud: LocalCloud) -> None:
         lines.append(f"Console           {cloud.console_url}")
     if cloud.payments is not None:
         lines.append(f"Payment provider  {cloud.payments.url}")
+    containers = cloud.config.containers
+    if containers is not None:
+        listening = f"also on {containers.bind_address}" if containers.bind_address else "through Docker Desktop"
+        lines.append(f"Containers        reach it as {containers.host} ({listening}; localcloud env-vars)")
     functions = cloud.report.stack.functions
     lines.append(f"Functions         {len(functions)} ({', '.join(sorted(functions))})")
     lines.append(f"State             {cloud.config.state_dir}/ (localcloud up --reset starts empty)")
@@ -261,6 +291,14 @@ def _existing(path: Path) -> Path:
 
 def _invoke(args: argparse.Namespace) -> int:
     event = _read_event(args.event)
+    warm = _invoke_running(args, event)
+    if warm is not None:
+        return warm
+    from localcloud.function_logs import FunctionLogs
+    from localcloud.lambda_api import invocation_payload
+    from localcloud.provision import provision
+    from localcloud.runtime import LambdaRuntime
+
     stack = provision(
         _existing(args.template),
         endpoint_url=args.endpoint_url,
@@ -272,16 +310,38 @@ def _invoke(args: argparse.Namespace) -> int:
         raise CliError(
             f"no function {args.function!r} in {args.template}; there are: {', '.join(sorted(stack.functions))}"
         )
-    logs = FunctionLogs(console=sys.stderr, endpoint_url=args.endpoint_url, region=args.region)
+    logs = FunctionLogs(console=sys.stderr, endpoint_url=args.endpoint_url, region=args.region, name_lines=False)
     runtime = LambdaRuntime(
         stack.functions, endpoint_url=args.endpoint_url, region=stack.region, account_id=stack.account_id, output=logs
     )
     try:
-        invocation = runtime.invoke(args.function, event)
+        invocation: Invocation = runtime.invoke(args.function, event)
     finally:
         runtime.close()
         logs.close()
-    return _print_invocation(invocation)
+    payload, failed = invocation_payload(invocation)
+    return _print_result(payload, failed=failed)
+
+
+def _invoke_running(args: argparse.Namespace, event: object) -> int | None:
+    """The invocation through the Lambda API of the stack running at the endpoint; None if it runs no such function."""
+    try:
+        names = lambda_client.function_names(args.endpoint_url, args.region)
+    except lambda_client.LambdaApiUnavailableError:
+        return None
+    wanted = f"{args.stack_name}-{args.function}" if args.stack_name else None
+    matches = [name for name in names if name == wanted or (wanted is None and name.endswith(f"-{args.function}"))]
+    if len(matches) != 1:
+        return None
+    result = lambda_client.invoke(args.endpoint_url, args.region, matches[0], json.dumps(event).encode())
+    sys.stderr.write(result.log_tail)
+    return _print_result(result.payload, failed=result.function_error is not None)
+
+
+def _print_result(payload: bytes, *, failed: bool) -> int:
+    # As `sam local invoke` prints it: the function's answer on stdout, its log (with the REPORT line) on stderr.
+    sys.stdout.write(payload.decode(errors="replace") + "\n")
+    return 1 if failed else 0
 
 
 def _read_event(source: str) -> object:
@@ -295,16 +355,9 @@ def _read_event(source: str) -> object:
         raise CliError(f"the event {source} is not JSON: {error}") from None
 
 
-def _print_invocation(invocation: Invocation) -> int:
-    if invocation.error is None:
-        print(json.dumps(invocation.payload, indent=2))
-        return 0
-    error = {"errorType": invocation.error.error_type, "errorMessage": invocation.error.error_message}
-    print(json.dumps(error, indent=2))
-    return 1
-
-
 def _logs(args: argparse.Namespace) -> int:
+    from localcloud.operations import tail_logs
+
     name = _function_name(args.endpoint_url, args.region, args.function)
     since = datetime.now(UTC) - timedelta(minutes=args.since)
     for event in tail_logs(args.endpoint_url, name, region=args.region, since=since, follow=args.follow):
@@ -313,6 +366,8 @@ def _logs(args: argparse.Namespace) -> int:
 
 
 def _function_name(endpoint_url: str, region: str, given: str) -> str:
+    from localcloud.emulator import emulator_session
+
     client = emulator_session(region).client("logs", endpoint_url=endpoint_url)
     try:
         groups = [
@@ -341,6 +396,8 @@ def _resolve(given: str, names: Iterable[str], what: str) -> str:
 
 
 def _mail(args: argparse.Namespace) -> int:
+    from localcloud.operations import list_mail
+
     messages = list_mail(args.endpoint_url)
     if args.json:
         print(json.dumps([_mail_json(message) for message in messages], indent=2))
@@ -369,6 +426,8 @@ def _mail_json(message: Any) -> dict[str, Any]:
 
 
 def _queues(args: argparse.Namespace) -> int:
+    from localcloud.operations import queue_overview
+
     rows = [("QUEUE", "VISIBLE", "IN FLIGHT", "DELAYED", "ROLE")]
     for queue in queue_overview(args.endpoint_url, region=args.region):
         if queue.is_dead_letter_queue:
@@ -383,6 +442,8 @@ def _queues(args: argparse.Namespace) -> int:
 
 
 def _redrive(args: argparse.Namespace) -> int:
+    from localcloud.operations import queue_overview, redrive_dlq
+
     names = [queue.name for queue in queue_overview(args.endpoint_url, region=args.region)]
     queue = args.queue if args.queue.startswith("http") else _resolve(args.queue, names, "queue")
     moved = redrive_dlq(args.endpoint_url, queue, region=args.region)
@@ -391,6 +452,8 @@ def _redrive(args: argparse.Namespace) -> int:
 
 
 def _metrics(args: argparse.Namespace) -> int:
+    from localcloud.operations import list_metrics
+
     rows = [("NAMESPACE", "METRIC", "DIMENSIONS", "SUM", "COUNT", "UNIT")]
     for metric in list_metrics(args.endpoint_url, args.namespace, region=args.region):
         dimensions = ",".join(f"{key}={value}" for key, value in metric.dimensions)
@@ -402,6 +465,10 @@ def _metrics(args: argparse.Namespace) -> int:
 
 
 def _env_vars(args: argparse.Namespace) -> int:
+    from localcloud.containers import DOCKER_DESKTOP_HOST
+    from localcloud.operations import container_host
+    from localcloud.provision import provision
+
     stack = provision(
         _existing(args.template),
         endpoint_url=args.endpoint_url,
@@ -409,7 +476,11 @@ def _env_vars(args: argparse.Namespace) -> int:
         stack_name=args.stack_name,
         parameter_overrides=dict(args.parameter_overrides),
     )
-    text = json.dumps(_sam_env_vars(stack, args.endpoint_url, args.container_host), indent=2, sort_keys=True) + "\n"
+    bound_for = container_host(args.endpoint_url)
+    host = args.container_host or bound_for or DOCKER_DESKTOP_HOST
+    running = _running_environments(args.endpoint_url, args.region, stack)
+    document = _sam_env_vars(stack, running, args.endpoint_url, host)
+    text = json.dumps(document, indent=2, sort_keys=True) + "\n"
     if args.output == "-":
         sys.stdout.write(text)
     else:
@@ -419,7 +490,9 @@ def _env_vars(args: argparse.Namespace) -> int:
             raise CliError(f"cannot write {args.output}: {error.strerror}") from None
         print(f"wrote {args.output}; use it with: sam local invoke|start-api --env-vars {args.output}")
     undeclared = sorted(
-        logical_id for logical_id, function in stack.functions.items() if ENDPOINT_VARIABLE not in function.environment
+        logical_id
+        for logical_id, function in stack.functions.items()
+        if ENDPOINT_VARIABLE not in function.declared_variables
     )
     if undeclared:
         print(
@@ -427,23 +500,49 @@ def _env_vars(args: argparse.Namespace) -> int:
             "local passes only declared variables: under sam local these functions call the real AWS",
             file=sys.stderr,
         )
+    if bound_for is None and args.container_host is None:
+        print(
+            f"localcloud: note: the emulator at {args.endpoint_url} listens on the loopback only, and a container "
+            "cannot reach it; start it with `localcloud up --bind-for-containers`",
+            file=sys.stderr,
+        )
     return 0
 
 
-def _sam_env_vars(stack: StackSpec, endpoint_url: str, container_host: str) -> dict[str, dict[str, str]]:
-    """SAM CLI's --env-vars document: every function's variables, the emulator's URLs as a container sees them."""
-    emulator = urlsplit(endpoint_url)
-    port = f":{emulator.port}" if emulator.port is not None else ""
-    # Only the emulator itself: the same host at a longer port number is another server.
-    emulator_origin = re.compile(re.escape(f"{emulator.scheme}://{emulator.netloc}") + r"(?=[/?#]|$)")
-    container_origin = f"{emulator.scheme}://{container_host}{port}"
-    return {
-        logical_id: {
-            **{name: emulator_origin.sub(container_origin, value) for name, value in function.environment.items()},
-            ENDPOINT_VARIABLE: emulator_origin.sub(container_origin, endpoint_url),
+def _running_environments(endpoint_url: str, region: str, stack: StackSpec) -> dict[str, Mapping[str, str]]:
+    """Each function's environment as the running stack resolved it (its parameters too), by logical id.
+
+    A function the running stack does not serve keeps the environment resolved here, with no overrides.
+    """
+    environments: dict[str, Mapping[str, str]] = {}
+    for logical_id, function in stack.functions.items():
+        try:
+            environments[logical_id] = lambda_client.environment(endpoint_url, region, function.function_name)
+        except (lambda_client.LambdaApiUnavailableError, lambda_client.LambdaServiceError):
+            environments[logical_id] = function.environment
+    return environments
+
+
+# A loopback origin: the emulator's and the payment provider's, which `--bind-for-containers` opens to containers.
+_LOOPBACK_ORIGIN = re.compile(r"(?P<scheme>https?)://(?:127\.0\.0\.1|localhost)(?=[:/?#]|$)")
+
+
+def _sam_env_vars(
+    stack: StackSpec, environments: Mapping[str, Mapping[str, str]], endpoint_url: str, container_host: str
+) -> dict[str, dict[str, str]]:
+    """SAM CLI's --env-vars document: every function's variables, local addresses as a container sees them."""
+
+    def for_container(value: str) -> str:
+        return _LOOPBACK_ORIGIN.sub(lambda match: f"{match['scheme']}://{container_host}", value)
+
+    def variables(function: FunctionSpec) -> dict[str, str]:
+        environment = environments[function.logical_id]
+        return {
+            **{name: for_container(value) for name, value in environment.items()},
+            ENDPOINT_VARIABLE: for_container(endpoint_url),
         }
-        for logical_id, function in stack.functions.items()
-    }
+
+    return {logical_id: variables(function) for logical_id, function in stack.functions.items()}
 
 
 def _payments(args: argparse.Namespace) -> int:

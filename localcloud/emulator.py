@@ -13,7 +13,7 @@ import urllib.request
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 from urllib.parse import parse_qs
 
 import boto3
@@ -46,6 +46,7 @@ HOST = "127.0.0.1"
 LOCALCLOUD_ROUTES = "/_localcloud/"
 MAIL_ROUTE = "/_localcloud/mail"
 METRICS_ROUTE = "/_localcloud/metrics"
+CONTAINERS_ROUTE = "/_localcloud/containers"
 # Credentials are required by boto3 and ignored by moto (any key maps to moto's default account).
 EMULATOR_ACCESS_KEY_ID = "localcloud"
 EMULATOR_SECRET_ACCESS_KEY = "localcloud"
@@ -79,18 +80,37 @@ def emulator_account_id() -> str:
     return os.environ.get("MOTO_ACCOUNT_ID", DEFAULT_ACCOUNT_ID)
 
 
+class ServiceApplication(Protocol):
+    """A service localcloud serves itself on the emulator's endpoint rather than moto (the Lambda API)."""
+
+    def handles(self, method: str, path: str) -> bool: ...
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]: ...
+
+
 class EmulatorApplication:
     """moto's WSGI application, plus the mail route, the recording of SES sends and idempotent DynamoDB transactions."""
 
-    def __init__(self, moto_app: WSGIApplication, mail_log: MailLog, transactions: TransactionTokens) -> None:
+    def __init__(
+        self,
+        moto_app: WSGIApplication,
+        mail_log: MailLog,
+        transactions: TransactionTokens,
+        container_host: str | None = None,
+    ) -> None:
         self._moto_app = moto_app
         self._mail_log = mail_log
         self._transactions = transactions
+        self._container_host = container_host
         self._dynamodb_lock = threading.Lock()
+        self.lambda_api: ServiceApplication | None = None
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Serve one request."""
         path = str(environ.get("PATH_INFO", ""))
+        lambda_api = self.lambda_api
+        if lambda_api is not None and lambda_api.handles(str(environ.get("REQUEST_METHOD", "")), path):
+            return lambda_api(environ, start_response)
         if path.startswith(LOCALCLOUD_ROUTES):
             status, document = self._serve_localcloud_route(environ, path)
             body = json.dumps(document).encode("utf-8")
@@ -128,6 +148,9 @@ class EmulatorApplication:
             return "200 OK", {"mail": [sent_email_to_json(mail) for mail in collect_sent_mail(self._mail_log)]}
         if path == METRICS_ROUTE:
             return self._serve_metrics(query)
+        if path == CONTAINERS_ROUTE:
+            # None: the emulator was not started for containers, and they cannot reach it.
+            return "200 OK", {"container_host": self._container_host}
         return "404 Not Found", {"error": f"no such localcloud route: {path}"}
 
     def _serve_metrics(self, query: dict[str, str]) -> tuple[str, dict[str, Any]]:
@@ -198,14 +221,23 @@ def _read_body(environ: WSGIEnvironment) -> bytes:
 
 
 class Emulator:
-    """moto's AWS services on 127.0.0.1:<port>, served by a thread of this process."""
+    """moto's AWS services on 127.0.0.1:<port>, served by a thread of this process.
 
-    def __init__(self, port: int = 0) -> None:
+    With `also_listen_on`, the same services answer on that address too (the Docker bridge's, so that
+    containers reach them), and `container_host` is the name or address containers use for it.
+    """
+
+    def __init__(self, port: int = 0, *, also_listen_on: str | None = None, container_host: str | None = None) -> None:
         if not 0 <= port <= 65535:
             raise ValueError(f"emulator port must be between 0 and 65535, got {port}")
         self._requested_port = port
+        self._also_listen_on = also_listen_on
+        self._container_host = container_host
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._extra: tuple[BaseWSGIServer, threading.Thread] | None = None
+        self._application: EmulatorApplication | None = None
+        self._lambda_api: ServiceApplication | None = None
         self.mail_log = MailLog()
         self._transactions = TransactionTokens()
         # Seconds from start() to accepting connections; set by start().
@@ -228,34 +260,31 @@ class Emulator:
         """The endpoint URL that boto3 clients use."""
         return f"http://{HOST}:{self.port}"
 
+    def serve_lambda(self, lambda_api: ServiceApplication | None) -> None:
+        """Answer the Lambda API with this application from now on (None: leave it to moto again)."""
+        self._lambda_api = lambda_api
+        if self._application is not None:
+            self._application.lambda_api = lambda_api
+
     def start(self) -> None:
         """Bind the port and serve; PortInUseError when another program holds the port."""
         if self._server is not None:
             raise RuntimeError("the emulator is already running")
         started = time.perf_counter()
-        listening_socket = _listen(self._requested_port)
-        # moto's ThreadedMotoServer binds inside its thread, where werkzeug turns a taken port into
-        # SystemExit, and start() then waits forever; binding here makes that a plain exception.
-        try:
-            server = make_server(
-                HOST,
-                self._requested_port,
-                EmulatorApplication(DomainDispatcherApplication(create_backend_app), self.mail_log, self._transactions),
-                threaded=True,
-                request_handler=QuietMotoRequestHandler,
-                fd=listening_socket.fileno(),
-            )
-        finally:
-            # werkzeug serves a duplicate of this descriptor.
-            listening_socket.close()
-        thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": _SHUTDOWN_POLL_S},
-            name=f"localcloud-emulator-{server.server_address[1]}",
-            daemon=True,
+        application = EmulatorApplication(
+            DomainDispatcherApplication(create_backend_app), self.mail_log, self._transactions, self._container_host
         )
-        thread.start()
-        self._server, self._thread = server, thread
+        application.lambda_api = self._lambda_api
+        server, thread = _serve(application, HOST, self._requested_port)
+        if self._also_listen_on is not None:
+            try:
+                self._extra = _serve(application, self._also_listen_on, int(server.server_address[1]))
+            except BaseException:
+                server.shutdown()
+                thread.join()
+                server.server_close()
+                raise
+        self._server, self._thread, self._application = server, thread, application
         self.startup_s = time.perf_counter() - started
 
     def stop(self) -> None:
@@ -263,10 +292,11 @@ class Emulator:
         server, thread = self._server, self._thread
         if server is None or thread is None:
             return
-        server.shutdown()
-        thread.join()
-        server.server_close()
-        self._server = self._thread = None
+        for running, serving in [*([self._extra] if self._extra else []), (server, thread)]:
+            running.shutdown()
+            serving.join()
+            running.server_close()
+        self._server = self._thread = self._extra = self._application = None
 
     def reset(self) -> None:
         """Empty every moto service and the mail log (moto's data is shared by the whole process)."""
@@ -289,12 +319,38 @@ class Emulator:
         self.stop()
 
 
-def _listen(port: int) -> socket.socket:
+def _serve(application: EmulatorApplication, host: str, port: int) -> tuple[BaseWSGIServer, threading.Thread]:
+    listening_socket = _listen(host, port)
+    # moto's ThreadedMotoServer binds inside its thread, where werkzeug turns a taken port into
+    # SystemExit, and start() then waits forever; binding here makes that a plain exception.
     try:
-        return socket.create_server((HOST, port))
+        server = make_server(
+            host,
+            port,
+            application,
+            threaded=True,
+            request_handler=QuietMotoRequestHandler,
+            fd=listening_socket.fileno(),
+        )
+    finally:
+        # werkzeug serves a duplicate of this descriptor.
+        listening_socket.close()
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": _SHUTDOWN_POLL_S},
+        name=f"localcloud-emulator-{host}-{server.server_address[1]}",
+        daemon=True,
+    )
+    thread.start()
+    return server, thread
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    try:
+        return socket.create_server((host, port))
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             raise PortInUseError(
-                f"port {port} on {HOST} is already in use by another program; stop it or choose another port",
+                f"port {port} on {host} is already in use by another program; stop it or choose another port",
             ) from None
         raise

@@ -360,8 +360,11 @@ class FunctionLogs:
         region: str,
         lines_per_function: int = 1000,
         batch_interval_s: float = 0.2,
+        name_lines: bool = True,
     ) -> None:
         self._console = console
+        # Whether each line on the console starts with its function's logical id (one function's alone: no).
+        self._name_lines = name_lines
         self._console_lock = threading.Lock()
         self._recent: defaultdict[str, deque[LogLine]] = defaultdict(lambda: deque(maxlen=lines_per_function))
         self._recent_lock = threading.Lock()
@@ -380,7 +383,7 @@ class FunctionLogs:
             self._shipper.ship(event)
 
     def _show(self, function_logical_id: str, message: str) -> None:
-        prefix = f"[{function_logical_id}] "
+        prefix = f"[{function_logical_id}] " if self._name_lines else ""
         # A carriage return separates the lines of one error record; on a console each gets its prefix.
         shown = prefix + message.replace("\r", "\n" + prefix) + "\n"
         with self._console_lock:

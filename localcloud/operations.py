@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from botocore.config import Config
 from botocore.exceptions import EndpointConnectionError
 
-from localcloud.emulator import MAIL_ROUTE, METRICS_ROUTE, emulator_session
+from localcloud.emulator import CONTAINERS_ROUTE, MAIL_ROUTE, METRICS_ROUTE, emulator_session
 from localcloud.mailbox import SentEmail, sent_email_from_json
 from localcloud.metric_summary import MetricSummary, metric_summary_from_json
 
@@ -149,6 +149,15 @@ def list_metrics(
         raise OperationError(
             f"the emulator at {endpoint_url} answered {METRICS_ROUTE} with malformed metrics: {error}"
         ) from error
+
+
+def container_host(endpoint_url: str) -> str | None:
+    """The host containers reach the emulator at (`localcloud up --bind-for-containers`); None: they cannot."""
+    document = _get_localcloud_route(endpoint_url, CONTAINERS_ROUTE)
+    host = document.get("container_host")
+    if host is not None and not isinstance(host, str):
+        raise OperationError(f"the emulator at {endpoint_url} answered {CONTAINERS_ROUTE} with {host!r} as host")
+    return host
 
 
 def _get_localcloud_route(endpoint_url: str, route: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from localcloud.spec import (
     ApiEventSpec,
     ApiSpec,
+    AsyncInvokeSpec,
     AuthorizerSpec,
     CorsSpec,
     FunctionSpec,
@@ -100,11 +101,8 @@ _NOT_EMULATED_PROPERTIES: Final[Mapping[str, Mapping[str, str]]] = {
     "AWS::Serverless::Function": {
         prop: f"function property {prop} is not emulated"
         for prop in (
-            "AutoPublishAlias",
-            "DeadLetterQueue",
             "DeploymentPreference",
             "EphemeralStorage",
-            "EventInvokeConfig",
             "FileSystemConfigs",
             "FunctionUrlConfig",
             "ProvisionedConcurrencyConfig",
@@ -147,6 +145,7 @@ _NOT_EMULATED_EVENT_PROPERTIES: Final[Mapping[str, tuple[str, ...]]] = {
     ),
 }
 _RESOURCE_POLICY_TYPES: Final = ("AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy")
+_ASYNC_DESTINATION_TYPES: Final = ("SQS", "SNS", "Lambda")
 
 _QUEUE_ATTRIBUTE_NAMES: tuple[QueueAttributeNameType, ...] = (
     "VisibilityTimeout",
@@ -323,6 +322,11 @@ def _physical_name(explicit: object, stack_name: str, logical_id: str, *, max_le
         digest = hashlib.sha256(name.encode()).hexdigest()[:8]
         name = f"{name[: max_length - len(suffix) - len(digest) - 1]}-{digest}"
     return name + suffix
+
+
+def _declared_variables(environment: Any) -> frozenset[str]:
+    variables = environment.get("Variables") if isinstance(environment, dict) else None
+    return frozenset(variables) if isinstance(variables, dict) and not is_intrinsic(variables) else frozenset()
 
 
 def _error_code(error: ClientError) -> str:
@@ -1129,6 +1133,7 @@ class _Provisioner:
             raise TemplateError(f"{what}: a function needs a Handler")
         reserved = self._resolve(properties.get("ReservedConcurrentExecutions"))
         api_events, sqs_events, schedule_events = self._events(what, properties.get("Events") or {}, apis)
+        alias = self._resolve(properties.get("AutoPublishAlias"))
         return FunctionSpec(
             logical_id=what,
             function_name=function.name,
@@ -1144,7 +1149,44 @@ class _Provisioner:
             api_events=tuple(api_events),
             sqs_events=tuple(sqs_events),
             schedule_events=tuple(schedule_events),
+            declared_variables=_declared_variables(properties.get("Environment")),
+            alias=None if alias in (None, NO_VALUE) else scalar_text(alias, f"{what} AutoPublishAlias"),
+            async_invoke=self._async_invoke(what, properties),
+            description=scalar_text(self._resolve(properties.get("Description", "")), f"{what} Description"),
         )
+
+    def _async_invoke(self, function_id: str, properties: Mapping[str, Any]) -> AsyncInvokeSpec:
+        config = self._resolve(properties.get("EventInvokeConfig") or {})
+        destinations = config.get("DestinationConfig") or {}
+        dead_letter = self._resolve(properties.get("DeadLetterQueue") or {})
+        return AsyncInvokeSpec(
+            maximum_retry_attempts=as_int(
+                config.get("MaximumRetryAttempts", 2), f"{function_id} EventInvokeConfig MaximumRetryAttempts"
+            ),
+            maximum_event_age_s=as_int(
+                config.get("MaximumEventAgeInSeconds", 21600),
+                f"{function_id} EventInvokeConfig MaximumEventAgeInSeconds",
+            ),
+            on_success=self._destination(function_id, "OnSuccess", destinations.get("OnSuccess")),
+            on_failure=self._destination(function_id, "OnFailure", destinations.get("OnFailure")),
+            dead_letter_target=(
+                scalar_text(dead_letter["TargetArn"], f"{function_id} DeadLetterQueue TargetArn")
+                if "TargetArn" in dead_letter
+                else None
+            ),
+        )
+
+    def _destination(self, function_id: str, condition: str, destination: Any) -> str | None:
+        if not destination:
+            return None
+        kind = scalar_text(destination.get("Type", ""), f"{function_id} {condition} Type")
+        if kind not in _ASYNC_DESTINATION_TYPES or "Destination" not in destination:
+            self._notes.add(
+                f"{condition} destinations other than a given SQS queue, SNS topic or Lambda function are not emulated",
+                function_id,
+            )
+            return None
+        return scalar_text(destination["Destination"], f"{function_id} {condition} Destination")
 
     def _environment(self, function_id: str, environment: Any) -> dict[str, str]:
         if is_intrinsic(environment):

@@ -52,6 +52,8 @@ _CODE_POLL_INTERVAL_S = 1.0
 # Where Lambda's Python runtime says its runtime API is; nothing listens there locally.
 _RUNTIME_API_PLACEHOLDER = "127.0.0.1:9001"
 _DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
+# The error of an invocation refused for want of concurrency: no worker ran it.
+THROTTLED_ERROR_TYPE = "TooManyRequestsException"
 
 
 class RuntimeClosedError(RuntimeError):
@@ -291,10 +293,9 @@ class _FunctionPool:
         self._cold_starts = 0
         self._durations: deque[float] = deque(maxlen=_RECENT_DURATIONS)
 
-    def invoke(self, event: bytes) -> Invocation:
-        request_id = str(uuid.uuid4())
+    def invoke(self, event: bytes, request_id: str) -> Invocation:
         if self._concurrency == 0:
-            throttled = FunctionError("TooManyRequestsException", "Rate Exceeded.")
+            throttled = FunctionError(THROTTLED_ERROR_TYPE, "Rate Exceeded.")
             return Invocation(request_id, self._function.logical_id, None, throttled, 0.0)
         worker, cold = self._acquire()
         reusable = False
@@ -608,14 +609,18 @@ class LambdaRuntime:
         self._closed = False
         self._watcher = _CodeWatcher(functions, self._reload, _CODE_POLL_INTERVAL_S) if watch else None
 
-    def invoke(self, function_logical_id: str, event: object) -> Invocation:
-        """Run the function with the event and wait for the outcome; thread-safe."""
+    def invoke(self, function_logical_id: str, event: object, *, request_id: str | None = None) -> Invocation:
+        """Run the function with the event and wait for the outcome; thread-safe.
+
+        A caller that gives the request id can find the invocation's log lines by it (Lambda keeps one id
+        across the retries of an asynchronous invocation).
+        """
         pool = self._pool(function_logical_id)
         try:
             encoded = json.dumps(event).encode()
         except (TypeError, ValueError) as error:
             raise ValueError(f"the event for {function_logical_id} is not JSON-serialisable: {error}") from error
-        return pool.invoke(encoded)
+        return pool.invoke(encoded, request_id or str(uuid.uuid4()))
 
     def recycle(self, function_logical_id: str) -> None:
         """Make the function's next invocations start new workers, which import its code afresh."""

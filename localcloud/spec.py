@@ -46,6 +46,18 @@ class ScheduleEventSpec:
 
 
 @dataclass(frozen=True)
+class AsyncInvokeSpec:
+    """How Lambda handles the function's `Event` invocations: EventInvokeConfig and DeadLetterQueue."""
+
+    maximum_retry_attempts: int = 2
+    maximum_event_age_s: int = 21600
+    # ARNs of SQS queues, SNS topics or Lambda functions.
+    on_success: str | None = None
+    on_failure: str | None = None
+    dead_letter_target: str | None = None
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     """One `AWS::Serverless::Function`, with Globals merged and intrinsics resolved."""
 
@@ -63,6 +75,13 @@ class FunctionSpec:
     api_events: tuple[ApiEventSpec, ...] = ()
     sqs_events: tuple[SqsEventSpec, ...] = ()
     schedule_events: tuple[ScheduleEventSpec, ...] = ()
+    # Every name of the template's Environment.Variables, also those whose value resolved to
+    # AWS::NoValue here: `sam local` passes a container exactly these.
+    declared_variables: frozenset[str] = frozenset()
+    # AutoPublishAlias: locally the alias runs the current code, as $LATEST does.
+    alias: str | None = None
+    async_invoke: AsyncInvokeSpec = AsyncInvokeSpec()
+    description: str = ""
 
 
 @dataclass(frozen=True)

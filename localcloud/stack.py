@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import TextIO
 
 from localcloud.console import CONSOLE_PATH, WebConsole
+from localcloud.containers import ContainerAccess
 from localcloud.emulator import Emulator
 from localcloud.function_logs import FunctionLogs
 from localcloud.gateway import ApiGateway
+from localcloud.lambda_api import LAMBDA_RETRY_DELAYS_S, LambdaApi
 from localcloud.payments import PaymentProvider
 from localcloud.provision import ProvisionReport, provision_stack
 from localcloud.runtime import LambdaRuntime
@@ -48,6 +50,10 @@ class LocalCloudConfig:
     function_concurrency: int = 10
     # How often the web console samples queues, function counters and metrics.
     console_sample_interval_s: float = 2.0
+    # None: loopback only. Otherwise the emulator and the payment provider also answer containers.
+    containers: ContainerAccess | None = None
+    # Waits before the retries of a failed `Event` invocation through the Lambda API.
+    event_retry_delays_s: tuple[float, ...] = LAMBDA_RETRY_DELAYS_S
 
 
 class LocalCloud:
@@ -56,7 +62,12 @@ class LocalCloud:
     def __init__(self, config: LocalCloudConfig, *, console: TextIO | None = sys.stdout) -> None:
         self.config = config
         self._console = console
-        self.emulator = Emulator(config.aws_port)
+        containers = config.containers
+        self.emulator = Emulator(
+            config.aws_port,
+            also_listen_on=None if containers is None else containers.bind_address,
+            container_host=None if containers is None else containers.host,
+        )
         self.payments: PaymentProvider | None = None
         self.report: ProvisionReport | None = None
         self.runtime: LambdaRuntime | None = None
@@ -98,7 +109,9 @@ class LocalCloud:
         self.emulator.start()
         if config.payments_port is not None:
             payments = PaymentProvider(
-                port=config.payments_port, state_file=self.payments_state_file if config.persist else None
+                port=config.payments_port,
+                also_listen_on=None if config.containers is None else config.containers.bind_address,
+                state_file=self.payments_state_file if config.persist else None,
             )
             payments.start()
             self.payments = payments
@@ -128,6 +141,17 @@ class LocalCloud:
         )
         self.runtime = runtime
         self._stops.append(runtime.close)
+        lambda_api = LambdaApi(
+            stack,
+            runtime,
+            logs,
+            stack_name=report.stack_name,
+            endpoint_url=self.emulator.url,
+            retry_delays_s=config.event_retry_delays_s,
+        )
+        self.emulator.serve_lambda(lambda_api)
+        self._stops.append(lambda_api.close)
+        self._stops.append(lambda: self.emulator.serve_lambda(None))
         if stack.apis:
             web_console = WebConsole(
                 stack=stack,

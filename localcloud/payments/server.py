@@ -85,6 +85,14 @@ class _PaymentRequestHandler(BaseHTTPRequestHandler):
         logger.info("payments: %s", format % args)
 
 
+def _serving(server: _PaymentHttpServer) -> threading.Thread:
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="payments-http", daemon=True
+    )
+    thread.start()
+    return thread
+
+
 class PaymentProvider:
     """A fake Stripe-compatible payment provider served over HTTP on a background thread."""
 
@@ -93,6 +101,7 @@ class PaymentProvider:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
+        also_listen_on: str | None = None,
         api_key: str | None = None,
         state_file: Path | None = None,
         faults: FaultConfig | None = None,
@@ -102,6 +111,9 @@ class PaymentProvider:
             raise ValueError("api_key must not be empty; pass None to accept any key")
         self._host = host
         self._requested_port = port
+        # A second address on the same port (the Docker bridge's), for functions running in containers.
+        self._also_listen_on = also_listen_on
+        self._extra: tuple[_PaymentHttpServer, threading.Thread] | None = None
         self._store = PaymentStore(state_file)
         self._faults = FaultInjector(faults or FaultConfig(), seed)
         self._stopping = threading.Event()
@@ -115,12 +127,17 @@ class PaymentProvider:
         if self._server is not None:
             raise RuntimeError("the payment provider is already running")
         self._stopping.clear()
-        self._server = _PaymentHttpServer((self._host, self._requested_port), self._api)
-        self._bound_port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="payments-http", daemon=True
-        )
-        self._thread.start()
+        server = _PaymentHttpServer((self._host, self._requested_port), self._api)
+        if self._also_listen_on is not None:
+            try:
+                extra = _PaymentHttpServer((self._also_listen_on, server.server_address[1]), self._api)
+            except BaseException:
+                server.server_close()
+                raise
+            self._extra = extra, _serving(extra)
+        self._server = server
+        self._bound_port = server.server_address[1]
+        self._thread = _serving(server)
         return self
 
     def stop(self) -> None:
@@ -129,10 +146,11 @@ class PaymentProvider:
         if server is None or thread is None:
             return
         self._stopping.set()
-        server.shutdown()
-        server.server_close()
-        thread.join()
-        self._server = self._thread = None
+        for running, serving in [*([self._extra] if self._extra else []), (server, thread)]:
+            running.shutdown()
+            running.server_close()
+            serving.join()
+        self._server = self._thread = self._extra = None
 
     def __enter__(self) -> Self:
         return self.start()

@@ -29,7 +29,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from localcloud.template import load_template, resolve_parameters
+from localcloud.template import IntrinsicResolver, TemplateError, load_template, pseudo_parameters, resolve_parameters
 from shop.entrypoints.routes import ROUTES
 from shop.entrypoints.settings import load_pipeline_settings
 
@@ -46,6 +46,8 @@ LEFT_OUT_TYPE_PREFIX = "AWS::ApiGateway::"
 # moto 5.2.5 creates none of these from a template; the translated template is checked for them.
 MOTO_SKIPS = frozenset({"AWS::SecretsManager::Secret", "AWS::CloudWatch::Alarm", "AWS::SES::EmailIdentity"})
 SECRET_VARIABLES = {"SIGNING_KEY_SECRET_ID": "SigningKeySecret", "PAYMENT_API_KEY_SECRET_ID": "PaymentApiKeySecret"}
+# The variable `sam local` points at the emulator; boto3 also reads per-service ones (AWS_ENDPOINT_URL_SQS...).
+ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL"
 # samconfig.toml's environments: `sam deploy` uses [default], the dev stack.
 SAMCONFIG_ENVIRONMENTS = {"dev": "default", "prod": "prod"}
 
@@ -277,7 +279,11 @@ def test_every_function_gets_its_environment_with_references_resolved(
             return defaults[name] if name in defaults else deployed.physical_ids[name]
         return str(value)
 
-    expected = {name: resolved(value) for name, value in declared.items() if name not in SECRET_VARIABLES}
+    expected = {
+        name: resolved(value)
+        for name, value in declared.items()
+        if name not in SECRET_VARIABLES and name != ENDPOINT_VARIABLE
+    }
     environment = {name: str(value) for name, value in deployed.functions[function]["Environment"]["Variables"].items()}
 
     assert environment == expected
@@ -419,3 +425,100 @@ def test_samconfig_has_a_deployable_environment(environment: str) -> None:
     # Raises on an override the template does not declare, or one outside its constraints.
     resolved = resolve_parameters(load_template(TEMPLATE), overrides)
     assert {name: resolved[name] for name in overrides} == overrides
+
+
+class _PlaceholderResources:
+    """Ref and Fn::GetAtt of the resources as placeholders: only the shape of the environment counts."""
+
+    def ref(self, logical_id: str) -> object:
+        return f"<{logical_id}>"
+
+    def get_att(self, logical_id: str, attribute: str) -> object:
+        return f"<{logical_id}.{attribute}>"
+
+
+def lambda_functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every AWS::Lambda::Function of the translated template, whatever its name: new ones are checked too."""
+    return {
+        name: resource
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Lambda::Function"
+    }
+
+
+def deployed_environments(template: dict[str, Any], overrides: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Each function's environment as CloudFormation resolves it with these parameters."""
+    parameters = {
+        **pseudo_parameters(region=REGION, account_id="123456789012", stack_name=STACK_NAME),
+        **resolve_parameters(template, overrides),
+    }
+    resolver = IntrinsicResolver(template, parameters, _PlaceholderResources())
+    return {
+        name: resolver.resolve(resource["Properties"].get("Environment", {})).get("Variables", {})
+        for name, resource in lambda_functions(template).items()
+    }
+
+
+def samconfig_overrides(environment: str) -> dict[str, str]:
+    config = tomllib.loads(SAMCONFIG.read_text())
+    deploy = config[SAMCONFIG_ENVIRONMENTS[environment]]["deploy"]["parameters"]
+    return dict(pair.split("=", 1) for pair in shlex.split(deploy["parameter_overrides"]))
+
+
+def test_every_function_declares_the_endpoint_variable_so_sam_local_can_set_it(translated: dict[str, Any]) -> None:
+    functions = lambda_functions(translated)
+
+    undeclared = sorted(
+        name for name, resource in functions.items()
+        if ENDPOINT_VARIABLE not in resource["Properties"].get("Environment", {}).get("Variables", {})
+    )  # fmt: skip
+
+    assert functions
+    assert undeclared == []
+
+
+@pytest.mark.parametrize("environment", sorted(SAMCONFIG_ENVIRONMENTS))
+def test_no_deployed_function_has_an_endpoint_variable(translated: dict[str, Any], environment: str) -> None:
+    environments = deployed_environments(translated, samconfig_overrides(environment))
+
+    with_endpoint = {
+        name: sorted(variable for variable in variables if variable.startswith(ENDPOINT_VARIABLE))
+        for name, variables in environments.items()
+    }
+
+    assert environments.keys() == lambda_functions(translated).keys()
+    assert all(variables == [] for variables in with_endpoint.values()), with_endpoint
+
+
+def test_the_stack_moto_deployed_gives_no_function_an_endpoint_variable(deployed: DeployedStack) -> None:
+    with_endpoint = {
+        name: sorted(variable for variable in configuration["Environment"]["Variables"] if variable.startswith("AWS_"))
+        for name, configuration in deployed.functions.items()
+    }
+
+    assert all(variables == [] for variables in with_endpoint.values()), with_endpoint
+
+
+def test_with_a_local_endpoint_every_function_gets_it(translated: dict[str, Any]) -> None:
+    endpoint = "http://host.docker.internal:4566"
+
+    environments = deployed_environments(translated, {"LocalEndpointUrl": endpoint})
+
+    assert {name: variables.get(ENDPOINT_VARIABLE) for name, variables in environments.items()} == dict.fromkeys(
+        lambda_functions(translated), endpoint
+    )
+
+
+@pytest.mark.parametrize("endpoint", ["https://lambda.us-east-1.amazonaws.com", "http://203.0.113.7:4566"])
+def test_the_endpoint_parameter_refuses_an_address_beyond_this_machine_and_its_network(endpoint: str) -> None:
+    with pytest.raises(TemplateError, match="LocalEndpointUrl"):
+        resolve_parameters(load_template(TEMPLATE), {"LocalEndpointUrl": endpoint})
+
+
+def test_samconfig_runs_sam_local_with_the_env_file_of_localcloud(translated: dict[str, Any]) -> None:
+    local = tomllib.loads(SAMCONFIG.read_text())["local"]
+
+    assert local["local_invoke"]["parameters"]["env_vars"] == "env.json"
+    assert local["local_start_api"]["parameters"]["env_vars"] == "env.json"
+    # Not the port of `make run`'s own API.
+    assert local["local_start_api"]["parameters"]["port"] != 3000

@@ -12,7 +12,7 @@ from tests.support.cloud import ROOT, RunningCloud, localcloud_up
 @pytest.fixture(scope="session")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
     extra = [
-        "--stack-name", "shop-e2e", "--reset", "--no-watch",
+        "--stack-name", "shop-e2e", "--reset", "--no-watch", "--bind-for-containers",
         "--parameter-overrides", "PaymentApiBaseUrl=http://127.0.0.1:{payments_port}",
     ]  # fmt: skip
     with localcloud_up(ROOT / "template.yaml", tmp_path_factory.mktemp("localcloud-state"), extra) as running:

@@ -43,6 +43,20 @@ CLI_ENVIRONMENT = {name: value for name, value in os.environ.items() if not name
 }
 
 
+def run_aws(up: UpProcess, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """The aws CLI (v1, from the dev tools) against the running cloud, with throwaway credentials."""
+    credentials = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": REGION}
+    return subprocess.run(
+        [sys.executable, "-m", "awscli", *arguments, "--endpoint-url", up.endpoint_url, "--output", "json"],
+        cwd=REPO,
+        env=CLI_ENVIRONMENT | credentials,
+        capture_output=True,
+        text=True,
+        timeout=PATIENCE_S * 2,
+        check=False,
+    )
+
+
 def run_cli(*arguments: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "localcloud", *arguments],
@@ -122,7 +136,9 @@ def _banner_url(banner: str, label: str) -> str:
 @pytest.fixture(scope="module")
 def running_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
     # One `up` for the commands that look into a running cloud; each of them uses data of its own.
-    up = UpProcess.start(tmp_path_factory.mktemp("up"), "--state-dir", str(tmp_path_factory.mktemp("state")))
+    up = UpProcess.start(
+        tmp_path_factory.mktemp("up"), "--state-dir", str(tmp_path_factory.mktemp("state")), "--bind-for-containers"
+    )
     yield up
     stop_gently(up.process)
 
@@ -272,7 +288,70 @@ def test_invoke_of_a_failing_function_prints_the_error_and_exits_1(running_up: U
 
     # Then
     assert result.returncode == 1
-    assert json.loads(result.stdout) == {"errorType": "Exception", "errorMessage": "Unauthorized"}
+    error = json.loads(result.stdout)
+    assert (error["errorType"], error["errorMessage"]) == ("Exception", "Unauthorized")
+    assert error["requestId"] in result.stderr
+
+
+def test_invoke_runs_the_running_stacks_warm_worker_and_prints_what_sam_local_prints(
+    running_up: UpProcess, tmp_path: Path
+) -> None:
+    # Given
+    event_file = tmp_path / "event.json"
+    event_file.write_text(json.dumps({"id": str(uuid.uuid4()), "time": "2024-05-01T12:00:00Z"}))
+    arguments = ["invoke", "HeartbeatFunction", "-e", str(event_file), "--endpoint-url", running_up.endpoint_url]
+    run_cli(*arguments)
+
+    # When
+    result = run_cli(*arguments)
+
+    # Then
+    assert result.returncode == 0, result.stderr
+    report = result.stderr.splitlines()[-1]
+    assert re.fullmatch(
+        r"REPORT RequestId: \S+\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms\tMemory Size: 256 MB\t"
+        r"Max Memory Used: \d+ MB",
+        report,
+    ), report
+    assert result.stderr.splitlines()[0].startswith("START RequestId: ")
+
+
+def test_invoke_starts_the_function_cold_when_no_stack_serves_it(moto_endpoint: str, tmp_path: Path) -> None:
+    # Given: an emulator with no Lambda API of its own (moto's lists no functions)
+    event_file = tmp_path / "event.json"
+    event_id = str(uuid.uuid4())
+    event_file.write_text(json.dumps({"id": event_id, "time": "2024-05-01T12:00:00Z"}))
+
+    # When
+    result = run_cli(
+        "invoke", "HeartbeatFunction", "-e", str(event_file), "-t", TEMPLATE, "--endpoint-url", moto_endpoint
+    )
+
+    # Then
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"pk": f"heartbeat#{event_id}"}
+    report = next(line for line in result.stderr.splitlines() if line.startswith("REPORT RequestId: "))
+    assert re.search(r"\tInit Duration: [\d.]+ ms$", report), report
+
+
+def test_the_aws_cli_invokes_and_lists_the_running_stacks_functions(running_up: UpProcess, tmp_path: Path) -> None:
+    # Given
+    event_id = str(uuid.uuid4())
+    payload = json.dumps({"id": event_id, "time": "2024-05-01T12:00:00Z"})
+    output = tmp_path / "out.json"
+
+    # When
+    invoked = run_aws(running_up, "lambda", "invoke", "--function-name", f"{STACK}-HeartbeatFunction",
+                      "--payload", payload, str(output))  # fmt: skip
+    listed = run_aws(running_up, "lambda", "list-functions")
+
+    # Then
+    assert invoked.returncode == 0, invoked.stderr
+    assert json.loads(invoked.stdout) == {"StatusCode": 200, "ExecutedVersion": "$LATEST"}
+    assert json.loads(output.read_text()) == {"pk": f"heartbeat#{event_id}"}
+    assert listed.returncode == 0, listed.stderr
+    names = {function["FunctionName"] for function in json.loads(listed.stdout)["Functions"]}
+    assert names == {f"{STACK}-{logical_id}" for logical_id in declared_variables()}
 
 
 def test_queues_shows_depths_and_dead_letter_relations(running_up: UpProcess) -> None:
@@ -399,6 +478,41 @@ def test_env_vars_gives_every_declared_variable_resolved_for_a_container(running
         f"localcloud: note: {', '.join(undeclared)} do not declare AWS_ENDPOINT_URL in the template, and sam local "
         "passes only declared variables: under sam local these functions call the real AWS"
     ]
+
+
+def test_env_vars_notes_that_an_emulator_on_the_loopback_only_is_out_of_containers_reach(
+    start_up: Callable[..., UpProcess], tmp_path: Path
+) -> None:
+    # Given
+    up = start_up(tmp_path / "up", "--state-dir", str(tmp_path / "state"))
+
+    # When
+    result = run_cli("env-vars", "-t", TEMPLATE, "--endpoint-url", up.endpoint_url, "-o", "-")
+
+    # Then
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        f"localcloud: note: the emulator at {up.endpoint_url} listens on the loopback only, and a container cannot "
+        "reach it; start it with `localcloud up --bind-for-containers`"
+    )
+
+
+def test_up_bound_for_a_given_host_listens_there_too_and_env_vars_writes_it(
+    start_up: Callable[..., UpProcess], tmp_path: Path
+) -> None:
+    # Given: another loopback address stands for the Docker bridge's
+    up = start_up(tmp_path / "up", "--state-dir", str(tmp_path / "state"), "--bind-for-containers", "127.0.0.2")
+    port = up.endpoint_url.rsplit(":", 1)[1]
+
+    # When
+    result = run_cli("env-vars", "-t", TEMPLATE, "--endpoint-url", up.endpoint_url, "-o", "-")
+
+    # Then
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["JobsFunction"]["AWS_ENDPOINT_URL"] == f"http://127.0.0.2:{port}"
+    queues = emulator_session(REGION).client("sqs", endpoint_url=f"http://127.0.0.2:{port}").list_queues()
+    assert f"{STACK}-JobsQueue" in " ".join(queues["QueueUrls"])
+    assert "Containers        reach it as 127.0.0.2 (also on 127.0.0.2; localcloud env-vars)" in up.banner
 
 
 def test_env_vars_uses_the_container_host_given(running_up: UpProcess) -> None:
