@@ -85,3 +85,11 @@ def test_the_gateway_message_may_be_null() -> None:
 
     assert schema["required"] == ["message"]
     assert schema["properties"]["message"]["type"] == ["string", "null"]
+
+
+@pytest.mark.parametrize("route", [route for route in ROUTES if route.request_body], ids=lambda r: r.operation_id)
+def test_routes_with_a_body_document_what_reading_it_may_answer(route: Route) -> None:
+    responses = responses_of(route)
+
+    for status in ("400", "413", "415", "422"):
+        assert "application/problem+json" in media_types(responses[status]), status

@@ -70,6 +70,12 @@ class MalformedRequest(DomainError):
     title = "Bad request"
 
 
+class UnsupportedMediaType(DomainError):
+    """The request body is not in the media type the route takes (application/json)."""
+
+    title = "Unsupported media type"
+
+
 class PayloadTooLarge(DomainError):
     """The request body is over the limit."""
 
