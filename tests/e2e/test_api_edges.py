@@ -143,3 +143,21 @@ def test_the_served_document_lists_the_415_of_every_route_with_a_body(cloud: Run
     assert {(path, method) for path, method, _ in with_a_body} >= {("/orders", "post"), ("/auth/login", "post")}
     for _, _, operation in with_a_body:
         assert {"400", "413", "415", "422"} <= operation["responses"].keys()
+
+
+def test_a_lockout_from_another_address_does_not_lock_the_owner_out(cloud: RunningCloud) -> None:
+    email = register(cloud)
+    guesses = [
+        send(cloud, "POST", "/auth/login", json.dumps({"email": email, "password": f"guess {n}"}), source="127.0.0.2")
+        for n in range(5)
+    ]
+
+    attacker = send(
+        cloud, "POST", "/auth/login", json.dumps({"email": email, "password": PASSWORD}), source="127.0.0.2"
+    )
+    owner = send(cloud, "POST", "/auth/login", json.dumps({"email": email, "password": PASSWORD}))
+
+    assert [answer.status for answer in guesses] == [401] * 5
+    assert "from this address" in assert_problem(attacker, 429)["detail"]
+    assert int(attacker.headers["retry-after"]) > 0
+    assert owner.status == 200 and owner.body["access_token"]

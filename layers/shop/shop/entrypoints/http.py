@@ -96,6 +96,12 @@ class ApiRequest:
         """The path as the client called it, stage prefix included, for links in documents."""
         return str(self.event.get("requestContext", {}).get("path") or self.path)
 
+    @property
+    def source_ip(self) -> str:
+        """The client's address as API Gateway saw the connection (not X-Forwarded-For, which anyone can send)."""
+        identity = self.event.get("requestContext", {}).get("identity") or {}
+        return str(identity.get("sourceIp") or "unknown")
+
     def header(self, name: str) -> str | None:
         headers = self.event.get("headers") or {}
         wanted = name.lower()
