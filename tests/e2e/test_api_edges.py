@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from localcloud.emulator import emulator_session
+from localcloud.operations import DEFAULT_REGION
 from tests.support.cloud import RunningCloud
 
 PASSWORD = "correct horse battery staple"
@@ -161,3 +163,30 @@ def test_a_lockout_from_another_address_does_not_lock_the_owner_out(cloud: Runni
     assert "from this address" in assert_problem(attacker, 429)["detail"]
     assert int(attacker.headers["retry-after"]) > 0
     assert owner.status == 200 and owner.body["access_token"]
+
+
+def delete_account(cloud: RunningCloud, email: str, user_id: str) -> None:
+    """What deleting an account removes, straight in the emulator: the profile and the credential."""
+    dynamodb = emulator_session(DEFAULT_REGION).client("dynamodb", endpoint_url=cloud.aws)
+    [table] = [name for name in dynamodb.list_tables()["TableNames"] if name.startswith("shop-e2e")]
+    for key in ({"pk": f"USER#{user_id}", "sk": "PROFILE"}, {"pk": f"EMAIL#{email}", "sk": "CREDENTIAL"}):
+        dynamodb.delete_item(TableName=table, Key={name: {"S": value} for name, value in key.items()})
+
+
+@pytest.mark.parametrize("idempotency_key", [None, "gone-key"], ids=["without a key", "with an Idempotency-Key"])
+def test_a_token_whose_account_no_longer_exists_places_no_order(
+    cloud: RunningCloud, idempotency_key: str | None
+) -> None:
+    email = register(cloud)
+    headers = bearer(cloud, email)
+    user_id = send(cloud, "GET", "/me", content_type=None, headers=headers).body["id"]
+    delete_account(cloud, email, user_id)
+    if idempotency_key is not None:
+        headers["Idempotency-Key"] = f"{idempotency_key}-{uuid.uuid4()}"
+
+    placed = send(cloud, "POST", "/orders", json.dumps(ORDER), headers=headers)
+    listed = send(cloud, "GET", "/orders", content_type=None, headers=headers)
+
+    problem = assert_problem(placed, 401)
+    assert problem["detail"] == "the account this token was issued for no longer exists"
+    assert listed.status == 200 and listed.body["items"] == []

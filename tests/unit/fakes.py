@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from shop.domain.jobs import ChargeOrder, SendEmail
 from shop.domain.models import Credential, Order, OrderStatus, User
-from shop.errors import Conflict, Unavailable
+from shop.errors import AccountGone, Conflict, Unavailable
 from shop.service_layer.ports import (
     AttemptAdmitted,
     AttemptKey,
@@ -104,10 +104,14 @@ class InMemoryOrders:
     def __init__(self) -> None:
         self.orders: dict[tuple[str, str], Order] = {}
         self.keys: dict[tuple[str, str], IdempotencyRecord] = {}
+        # Users whose account was deleted: like the adapter's ConditionCheck, no order is stored for them.
+        self.deleted_accounts: set[str] = set()
         self._lock = threading.Lock()
 
     def add(self, order: Order, idempotency: IdempotencyRecord | None) -> None:
         with self._lock:
+            if order.user_id in self.deleted_accounts:
+                raise AccountGone("the account this token was issued for no longer exists")
             if idempotency is not None:
                 existing = self.keys.get((order.user_id, idempotency.key))
                 if existing is not None:

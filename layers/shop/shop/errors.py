@@ -40,6 +40,10 @@ class Unauthenticated(DomainError):
     title = "Unauthorized"
 
 
+class AccountGone(Unauthenticated):
+    """The token is valid, but the account it was issued for no longer exists."""
+
+
 class Forbidden(DomainError):
     """The caller is known but may not do this."""
 
