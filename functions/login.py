@@ -14,7 +14,7 @@ logins = login_service(load_settings())
 @endpoint(LOGIN)
 def handler(request: ApiRequest) -> ApiResponse:
     try:
-        token = logins.login(request.body_as(LoginRequest))
+        token = logins.login(request.body_as(LoginRequest), source=request.source_ip)
     except Unauthenticated:
         metrics.add_metric(name="LoginFailed", unit="Count", value=1)
         raise

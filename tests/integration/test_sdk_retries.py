@@ -15,28 +15,30 @@ from tests.unit.fakes_pipeline import make_order
 
 
 class AnswerLostThenRetried:
-    """A DynamoDB client whose PutItem applies, loses its answer, and is sent again, as the SDK's retry does."""
+    """A DynamoDB client whose transaction applies, loses its answer, and is sent again, as the SDK's retry does."""
 
     def __init__(self, client: Any) -> None:
         self._client = client
         self.attempts = 0
 
-    def put_item(self, **request: Any) -> Any:
-        self._client.put_item(**request)
+    def transact_write_items(self, **request: Any) -> Any:
+        self._client.transact_write_items(**request)
         self.attempts += 2
-        return self._client.put_item(**request)
+        return self._client.transact_write_items(**request)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
 
 
-def test_an_order_put_retried_after_it_applied_is_created_once_without_an_error(
+def test_an_order_write_retried_after_it_applied_is_created_once_without_an_error(
     stack: StackSpec, dynamodb: Any
 ) -> None:
-    # Given an order repository whose PutItem answer is lost once and retried
+    # Given an order repository whose write's answer is lost once and retried, for an existing customer
     client = AnswerLostThenRetried(dynamodb)
-    orders = DynamoOrderRepository(client, stack.functions["CreateOrderFunction"].environment["TABLE_NAME"])  # type: ignore[arg-type]
+    table = stack.functions["CreateOrderFunction"].environment["TABLE_NAME"]
+    orders = DynamoOrderRepository(client, table)  # type: ignore[arg-type]
     order = make_order(status=OrderStatus.PENDING_PAYMENT)
+    dynamodb.put_item(TableName=table, Item={"pk": {"S": f"USER#{order.user_id}"}, "sk": {"S": "PROFILE"}})
 
     # When the order is added without an Idempotency-Key
     orders.add(order, None)

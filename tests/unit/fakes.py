@@ -7,13 +7,15 @@ from datetime import UTC, datetime, timedelta
 
 from shop.domain.jobs import ChargeOrder, SendEmail
 from shop.domain.models import Credential, Order, OrderStatus, User
-from shop.errors import Conflict, Unavailable
+from shop.errors import AccountGone, Conflict, Unavailable
 from shop.service_layer.ports import (
     AttemptAdmitted,
+    AttemptKey,
     AttemptRefused,
     DynamoKey,
     IdempotencyKeyTaken,
     IdempotencyRecord,
+    LoginBackoff,
     LoginFailureLimit,
     OrderSlice,
 )
@@ -57,41 +59,59 @@ class InMemoryUsers:
 
 
 class InMemoryLoginAttempts:
-    """Per-email attempt counters in fixed windows: `counts[email] = (window_start, attempts)`."""
+    """Attempt counters in fixed windows: `counts[key] = (window_start, attempts)`, `not_before[email]` for the pace."""
 
     def __init__(self) -> None:
-        self.counts: dict[str, tuple[int, int]] = {}
+        self.counts: dict[AttemptKey, tuple[int, int]] = {}
+        self.not_before: dict[str, int] = {}
         self.down = False
         self._lock = threading.Lock()
 
-    def admit(self, email: str, at: datetime, limit: LoginFailureLimit) -> AttemptAdmitted | AttemptRefused:
+    def admit(self, key: AttemptKey, at: datetime, limit: LoginFailureLimit) -> AttemptAdmitted | AttemptRefused:
         now = int(at.timestamp())
         with self._lock:
-            start, attempts = self.counts.get(email, (now, 0))
-            if start <= now - limit.window_seconds:
-                start, attempts = now, 0
+            start, attempts = self._live(key, now, limit.window_seconds)
             if attempts >= limit.failures:
                 return AttemptRefused(reopens_at=start + limit.window_seconds)
-            self.counts[email] = (start, attempts + 1)
-            return AttemptAdmitted(email=email, window_start=start)
+            self.counts[key] = (start, attempts + 1)
+            return AttemptAdmitted(key=key, window_start=start)
+
+    def admit_paced(self, email: str, at: datetime, backoff: LoginBackoff) -> AttemptAdmitted | AttemptRefused:
+        now = int(at.timestamp())
+        key = AttemptKey(email)
+        with self._lock:
+            start, attempts = self._live(key, now, backoff.window_seconds)
+            if attempts and self.not_before.get(email, 0) > now:
+                return AttemptRefused(reopens_at=self.not_before[email])
+            self.counts[key] = (start, attempts + 1)
+            self.not_before[email] = now + backoff.delay_after(attempts + 1)
+            return AttemptAdmitted(key=key, window_start=start)
 
     def forgive(self, attempt: AttemptAdmitted) -> None:
         if self.down:
             raise Unavailable("attempt store down")
         with self._lock:
-            start, attempts = self.counts.get(attempt.email, (attempt.window_start, 0))
+            start, attempts = self.counts.get(attempt.key, (attempt.window_start, 0))
             if start == attempt.window_start and attempts > 0:
-                self.counts[attempt.email] = (start, attempts - 1)
+                self.counts[attempt.key] = (start, attempts - 1)
+
+    def _live(self, key: AttemptKey, now: int, window_seconds: int) -> tuple[int, int]:
+        start, attempts = self.counts.get(key, (now, 0))
+        return (now, 0) if start <= now - window_seconds else (start, attempts)
 
 
 class InMemoryOrders:
     def __init__(self) -> None:
         self.orders: dict[tuple[str, str], Order] = {}
         self.keys: dict[tuple[str, str], IdempotencyRecord] = {}
+        # Users whose account was deleted: like the adapter's ConditionCheck, no order is stored for them.
+        self.deleted_accounts: set[str] = set()
         self._lock = threading.Lock()
 
     def add(self, order: Order, idempotency: IdempotencyRecord | None) -> None:
         with self._lock:
+            if order.user_id in self.deleted_accounts:
+                raise AccountGone("the account this token was issued for no longer exists")
             if idempotency is not None:
                 existing = self.keys.get((order.user_id, idempotency.key))
                 if existing is not None:

@@ -7,11 +7,12 @@ from shop.adapters.signing_keys import StaticSigningKey
 from shop.domain.models import LoginRequest, RegisterRequest
 from shop.errors import Conflict, NotFound, Unauthenticated
 from shop.service_layer.accounts import AccountService, LoginService
-from shop.service_layer.ports import LoginFailureLimit
+from shop.service_layer.ports import LoginBackoff, LoginFailureLimit
 from shop.service_layer.tokens import TokenService
 from tests.unit.fakes import FixedClock, InMemoryLoginAttempts, InMemoryUsers
 
 PASSWORD = "correct horse battery staple"
+SOURCE = "198.51.100.7"
 
 
 class CountingHasher(PasswordHasher):
@@ -40,7 +41,13 @@ def tokens() -> TokenService:
 
 def login_service(users: InMemoryUsers, hasher: PasswordHasher, tokens: TokenService) -> LoginService:
     return LoginService(
-        users, hasher, tokens, InMemoryLoginAttempts(), limit=LoginFailureLimit(5, 900), clock=FixedClock()
+        users,
+        hasher,
+        tokens,
+        InMemoryLoginAttempts(),
+        limit=LoginFailureLimit(5, 900),
+        backoff=LoginBackoff(20, 86400, 300),
+        clock=FixedClock(),
     )
 
 
@@ -70,7 +77,7 @@ def test_login_returns_a_token_for_the_user(users: InMemoryUsers, tokens: TokenS
     user_id = register(users)
     logins = login_service(users, CountingHasher(), tokens)
 
-    token = logins.login(LoginRequest(email="ada@example.com", password=PASSWORD))
+    token = logins.login(LoginRequest(email="ada@example.com", password=PASSWORD), source=SOURCE)
 
     assert token.token_type == "Bearer" and token.expires_in == 900
     assert tokens.verify(token.access_token).user_id == user_id
@@ -84,9 +91,9 @@ def test_unknown_email_and_wrong_password_fail_alike_and_both_verify_a_hash(
     logins = login_service(users, hasher, tokens)
 
     with pytest.raises(Unauthenticated) as unknown:
-        logins.login(LoginRequest(email="nobody@example.com", password=PASSWORD))
+        logins.login(LoginRequest(email="nobody@example.com", password=PASSWORD), source=SOURCE)
     with pytest.raises(Unauthenticated) as wrong:
-        logins.login(LoginRequest(email="ada@example.com", password="not the password"))
+        logins.login(LoginRequest(email="ada@example.com", password="not the password"), source=SOURCE)
 
     assert unknown.value.detail == wrong.value.detail
     assert hasher.verifications == 2
@@ -97,7 +104,7 @@ def test_login_rehashes_a_password_stored_with_weaker_parameters(users: InMemory
     old_hash = users.credentials["ada@example.com"].password_hash
 
     login_service(users, CountingHasher(memory_cost=2048, time_cost=2), tokens).login(
-        LoginRequest(email="ada@example.com", password=PASSWORD)
+        LoginRequest(email="ada@example.com", password=PASSWORD), source=SOURCE
     )
 
     new_hash = users.credentials["ada@example.com"].password_hash

@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from shop.domain.jobs import SendEmail, serialize_job
 from shop.domain.models import OrderStatus, User
 from shop.errors import Misconfigured, OutcomeUnknown, PoisonMessage, Unavailable
+from shop.observability import metrics
 from shop.service_layer.notifications import CLAIM_LEASE, NotificationBatch, NotificationService
 from shop.service_layer.queue_worker import QueueWorker
 from tests.support.sqs_events import sqs_event, sqs_message
@@ -232,3 +233,27 @@ def test_a_batch_publishes_its_events_together_and_reports_the_messages_whose_ev
     assert events.calls == [3]
     assert unpublished == [records[1].message_id]
     assert redelivery.retries == [(records[1].message_id, 10)]
+
+
+def test_an_email_for_a_user_who_is_gone_is_dropped_with_a_metric_not_retried(
+    service: NotificationService, users: InMemoryUsers, orders: InMemoryOrderLedger, sender: RecordingEmailSender
+) -> None:
+    # Given the user's account was deleted after their order was paid
+    orders.put(make_order(status=OrderStatus.PAID))
+    del users.users[USER.id]
+    redelivery = RecordingRedelivery()
+    worker = QueueWorker(SendEmail, service.deliver, redelivery, time_needed_ms=0, delay=lambda count: 10)
+    [record] = [
+        SQSRecord(r) for r in sqs_event("notification_worker", [sqs_message(serialize_job(receipt()))])["Records"]
+    ]
+    metrics.clear_metrics()
+
+    # When the receipt job arrives
+    outcome = worker.handle(record)
+
+    # Then it is done with: nothing sent, nothing retried or parked, and the drop counted
+    assert outcome is None
+    assert sender.sent == []
+    assert (redelivery.retries, redelivery.dead_letters) == ([], [])
+    assert metrics.metric_set["NotificationDroppedUserGone"]["Value"] == [1.0]
+    metrics.clear_metrics()

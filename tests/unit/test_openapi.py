@@ -6,7 +6,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from shop.entrypoints.openapi import build_document
-from shop.entrypoints.routes import LOGIN, READY, ROUTES, Route
+from shop.entrypoints.routes import CREATE_ORDER, LOGIN, READY, ROUTES, Route
 
 
 def test_the_document_is_valid_openapi_3_1() -> None:
@@ -46,8 +46,8 @@ def test_protected_routes_document_the_gateways_own_refusals_as_plain_json(route
     responses = responses_of(route)
 
     for status in ("401", "403"):
-        assert responses[status]["content"] == {
-            "application/json": {"schema": {"$ref": "#/components/schemas/GatewayMessage"}}
+        assert responses[status]["content"]["application/json"] == {
+            "schema": {"$ref": "#/components/schemas/GatewayMessage"}
         }
     # The authorizer failing answers {"message": null}; a handler's crash is a problem document.
     assert media_types(responses["500"]) == {"application/json", "application/problem+json"}
@@ -85,3 +85,17 @@ def test_the_gateway_message_may_be_null() -> None:
 
     assert schema["required"] == ["message"]
     assert schema["properties"]["message"]["type"] == ["string", "null"]
+
+
+@pytest.mark.parametrize("route", [route for route in ROUTES if route.request_body], ids=lambda r: r.operation_id)
+def test_routes_with_a_body_document_what_reading_it_may_answer(route: Route) -> None:
+    responses = responses_of(route)
+
+    for status in ("400", "413", "415", "422"):
+        assert "application/problem+json" in media_types(responses[status]), status
+
+
+def test_placing_an_order_documents_the_401_of_an_account_that_is_gone_as_a_problem() -> None:
+    answer = responses_of(CREATE_ORDER)["401"]
+
+    assert media_types(answer) == {"application/json", "application/problem+json"}

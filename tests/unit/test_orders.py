@@ -5,7 +5,7 @@ import pytest
 from shop.adapters.signing_keys import StaticSigningKey
 from shop.domain.jobs import ChargeOrder
 from shop.domain.models import CreateOrderRequest, ListOrdersQuery, OrderItem, OrderStatus
-from shop.errors import IdempotencyKeyMismatch, Invalid, MalformedRequest, NotFound
+from shop.errors import AccountGone, IdempotencyKeyMismatch, Invalid, MalformedRequest, NotFound
 from shop.service_layer.cursors import CursorCodec
 from shop.service_layer.orders import OrderService
 from tests.unit.fakes import FixedClock, InMemoryOrders, RecordingQueue
@@ -177,3 +177,15 @@ def test_a_tampered_cursor_is_malformed(service: OrderService, clock: FixedClock
 
     with pytest.raises(MalformedRequest):
         service.list("u1", ListOrdersQuery(limit=1, cursor=mangle(cursor)))  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("key", [None, "key-1"], ids=["without a key", "with an Idempotency-Key"])
+def test_a_principal_whose_account_is_gone_places_no_order(
+    service: OrderService, orders: InMemoryOrders, queue: RecordingQueue, key: str | None
+) -> None:
+    orders.deleted_accounts.add("u1")
+
+    with pytest.raises(AccountGone):
+        service.place("u1", order_request(), idempotency_key=key, correlation_id="r")
+
+    assert (orders.orders, orders.keys, queue.jobs) == ({}, {}, [])

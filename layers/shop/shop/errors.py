@@ -40,6 +40,10 @@ class Unauthenticated(DomainError):
     title = "Unauthorized"
 
 
+class AccountGone(Unauthenticated):
+    """The token is valid, but the account it was issued for no longer exists."""
+
+
 class Forbidden(DomainError):
     """The caller is known but may not do this."""
 
@@ -68,6 +72,12 @@ class MalformedRequest(DomainError):
     """The request cannot be read at all (not JSON, a tampered cursor)."""
 
     title = "Bad request"
+
+
+class UnsupportedMediaType(DomainError):
+    """The request body is not in the media type the route takes (application/json)."""
+
+    title = "Unsupported media type"
 
 
 class PayloadTooLarge(DomainError):

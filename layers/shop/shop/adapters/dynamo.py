@@ -6,8 +6,10 @@ Access patterns, and the key or index that serves each without a Scan:
 |-------------------------------------------|-----------|-------------------------------------------------------|
 | register: email must be unique            | Transact  | Put `EMAIL#<email>/CREDENTIAL` if absent + user item  |
 | login: credential by email                | GetItem   | pk `EMAIL#<email>`, sk `CREDENTIAL`                   |
-| login: failed attempts per email (window) | cond. Upd | pk `EMAIL#<email>`, sk `LOGIN_ATTEMPTS` (TTL)         |
+| login: failures per email and address     | cond. Upd | pk `EMAIL#<email>`, sk `LOGIN_ATTEMPTS#SOURCE#<ip>`   |
+| login: pace of failures per email         | Get, Upd  | pk `EMAIL#<email>`, sk `LOGIN_PACE` (TTL)             |
 | me: user by id                            | GetItem   | pk `USER#<id>`, sk `PROFILE`                          |
+| place an order while its owner exists     | Transact  | Check `USER#<id>/PROFILE` + Put order [+ its key]     |
 | order by id, for its owner only           | GetItem   | pk `USER#<user>`, sk `ORDER#<order>`                  |
 | a user's orders, newest first             | Query     | pk `USER#<user>`, sk begins_with `ORDER#`, descending |
 | a user's orders in one status, newest 1st | Query GSI | `ByUserStatus`: `USER#<user>#<status>`, `ORDER#<id>`  |
@@ -31,17 +33,18 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from shop.adapters.conditional_writes import conditional_write
 from shop.domain.models import Credential, Order, OrderStatus, User
-from shop.errors import Conflict, Unavailable
+from shop.errors import AccountGone, Conflict, Unavailable
 from shop.service_layer.ports import DynamoKey, IdempotencyKeyTaken, IdempotencyRecord, OrderSlice
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, TransactWriteItemTypeDef
 
 BY_USER_STATUS_INDEX = "ByUserStatus"
 PENDING_PAYMENTS_INDEX = "PendingPayments"
 PENDING_PARTITION = "PENDING"
 TTL_ATTRIBUTE = "expires_at"
+PROFILE_SORT_KEY = "PROFILE"
 
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
@@ -82,6 +85,37 @@ def unavailable(exc: ClientError | BotoCoreError) -> Unavailable:
     return Unavailable("the order store is unavailable")
 
 
+def account_exists_check(table: str, user_id: str) -> TransactWriteItemTypeDef:
+    """The first item of every transaction written on a caller's behalf: the caller's profile must exist.
+
+    A token outlives its account: it is verified by its signature alone, and API Gateway caches
+    the authorizer's answer for 300 s. So every write made for a principal is a transaction that
+    starts with this ConditionCheck on `USER#<id>/PROFILE`, and its cancellation goes through
+    `raise_if_account_gone`, which answers `AccountGone` (a 401). The check is part of the write,
+    so no account deleted between a read and the write can slip through, and it costs no extra
+    round trip.
+    """
+    return {
+        "ConditionCheck": {
+            "TableName": table,
+            "Key": to_item({"pk": user_pk(user_id), "sk": PROFILE_SORT_KEY}),
+            "ConditionExpression": "attribute_exists(pk)",
+        }
+    }
+
+
+def failed_conditions(exc: ClientError) -> list[bool]:
+    """For each item of a cancelled transaction, in order, whether its condition failed."""
+    reasons = exc.response.get("CancellationReasons") or []
+    return [reason.get("Code") == "ConditionalCheckFailed" for reason in reasons]
+
+
+def raise_if_account_gone(exc: ClientError) -> None:
+    """Raise `AccountGone` when a transaction failed on `account_exists_check`, which comes first."""
+    if failed_conditions(exc)[:1] == [True]:
+        raise AccountGone("the account this token was issued for no longer exists") from exc
+
+
 def order_item(order: Order) -> dict[str, AttributeValueTypeDef]:
     values = order.model_dump(mode="json")
     values["items"] = [item.model_dump() for item in order.items]
@@ -107,12 +141,17 @@ def order_from_item(item: dict[str, Any]) -> Order:
 class DynamoUserRepository:
     """Users (`USER#<id>/PROFILE`) and credentials (`EMAIL#<email>/CREDENTIAL`)."""
 
-    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str, *, consistent_reads: bool = False) -> None:
         self._client = client
         self._table = table_name
+        # Strongly consistent reads cost twice as much; a reader that must tell a user who is gone
+        # from one whose registration it cannot see yet asks for them.
+        self._consistent = consistent_reads
 
     def add(self, user: User, credential: Credential) -> None:
-        profile = to_item({"pk": user_pk(user.id), "sk": "PROFILE", "entity": "user", **user.model_dump(mode="json")})
+        profile = to_item(
+            {"pk": user_pk(user.id), "sk": PROFILE_SORT_KEY, "entity": "user", **user.model_dump(mode="json")}
+        )
         lock = to_item(
             {"pk": f"EMAIL#{credential.email}", "sk": "CREDENTIAL", "entity": "credential", **credential.model_dump()}
         )
@@ -145,7 +184,7 @@ class DynamoUserRepository:
             raise unavailable(exc) from exc
 
     def get(self, user_id: str) -> User | None:
-        item = self._get({"pk": user_pk(user_id), "sk": "PROFILE"})
+        item = self._get({"pk": user_pk(user_id), "sk": PROFILE_SORT_KEY})
         return None if item is None else User.model_validate(item)
 
     def credential_for(self, email: str) -> Credential | None:
@@ -167,7 +206,7 @@ class DynamoUserRepository:
 
     def _get(self, key: dict[str, str]) -> dict[str, Any] | None:
         try:
-            response = self._client.get_item(TableName=self._table, Key=to_item(key))
+            response = self._client.get_item(TableName=self._table, Key=to_item(key), ConsistentRead=self._consistent)
         except (ClientError, BotoCoreError) as exc:
             raise unavailable(exc) from exc
         item = response.get("Item")
@@ -182,15 +221,19 @@ class DynamoOrderRepository:
         self._table = table_name
 
     def add(self, order: Order, idempotency: IdempotencyRecord | None) -> None:
-        put_order = {
-            "TableName": self._table,
-            "Item": order_item(order),
-            "ConditionExpression": "attribute_not_exists(pk)",
-        }
-        try:
-            if idempotency is None:
-                self._put_new_order(put_order)
-                return
+        # One transaction, so the order is stored only while its owner's account exists (see
+        # `account_exists_check`).
+        items: list[TransactWriteItemTypeDef] = [
+            account_exists_check(self._table, order.user_id),
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": order_item(order),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+        ]
+        if idempotency is not None:
             record = to_item(
                 {
                     "pk": user_pk(order.user_id),
@@ -201,31 +244,26 @@ class DynamoOrderRepository:
                     TTL_ATTRIBUTE: idempotency.expires_at,
                 }
             )
-            self._client.transact_write_items(
-                TransactItems=[
-                    {"Put": put_order},  # type: ignore[typeddict-item]
-                    {
-                        "Put": {
-                            "TableName": self._table,
-                            "Item": record,
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                ]
+            items.append(
+                {"Put": {"TableName": self._table, "Item": record, "ConditionExpression": "attribute_not_exists(pk)"}}
             )
+        try:
+            self._client.transact_write_items(TransactItems=items)
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "TransactionCanceledException" and idempotency is not None:
-                existing = self.idempotency_record(order.user_id, idempotency.key)
-                if existing is not None:
-                    raise IdempotencyKeyTaken(existing) from exc
+            if exc.response["Error"]["Code"] == "TransactionCanceledException":
+                raise_if_account_gone(exc)
+                if failed_conditions(exc)[1:2] == [True]:
+                    # The id is a new ULID of this request, so an order already under it can only
+                    # be this transaction, applied by an attempt whose answer was lost and then
+                    # retried by the SDK (DynamoDB would replay it by its ClientRequestToken).
+                    return
+                if idempotency is not None:
+                    existing = self.idempotency_record(order.user_id, idempotency.key)
+                    if existing is not None:
+                        raise IdempotencyKeyTaken(existing) from exc
             raise unavailable(exc) from exc
         except BotoCoreError as exc:
             raise unavailable(exc) from exc
-
-    def _put_new_order(self, put_order: dict[str, Any]) -> None:
-        # The id is a new ULID of this request, so an item already under it can only be this write
-        # itself, applied by an attempt whose answer was lost and then retried by the SDK.
-        conditional_write(lambda: self._client.put_item(**put_order), "the order store")
 
     def get(self, user_id: str, order_id: str) -> Order | None:
         try:

@@ -18,7 +18,7 @@ from shop.entrypoints.settings import Settings
 from shop.service_layer.accounts import AccountService, LoginService, RegistrationService
 from shop.service_layer.cursors import CursorCodec
 from shop.service_layer.orders import OrderService
-from shop.service_layer.ports import LoginFailureLimit
+from shop.service_layer.ports import LoginBackoff, LoginFailureLimit
 from shop.service_layer.readiness import ReadinessProbe
 from shop.service_layer.tokens import TokenService
 
@@ -62,6 +62,11 @@ def login_service(settings: Settings) -> LoginService:
         token_service(settings),
         DynamoLoginAttempts(dynamodb, settings.table_name),
         limit=LoginFailureLimit(settings.login_failure_limit, settings.login_failure_window_seconds),
+        backoff=LoginBackoff(
+            settings.login_backoff_free_failures,
+            settings.login_backoff_window_seconds,
+            settings.login_backoff_max_seconds,
+        ),
         clock=_CLOCK,
     )
 

@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
 from shop.domain.models import Principal
+from shop.entrypoints.json_body import parse_json, require_json
 from shop.entrypoints.routes import Route
 from shop.errors import (
     Conflict,
@@ -32,6 +33,7 @@ from shop.errors import (
     Throttled,
     Unauthenticated,
     Unavailable,
+    UnsupportedMediaType,
 )
 from shop.observability import logger, metrics, tracer
 
@@ -45,6 +47,7 @@ _STATUS: dict[type[DomainError], int] = {
     NotFound: 404,
     Conflict: 409,
     PayloadTooLarge: 413,
+    UnsupportedMediaType: 415,
     Invalid: 422,
     IdempotencyKeyMismatch: 422,
     Throttled: 429,
@@ -93,6 +96,12 @@ class ApiRequest:
         """The path as the client called it, stage prefix included, for links in documents."""
         return str(self.event.get("requestContext", {}).get("path") or self.path)
 
+    @property
+    def source_ip(self) -> str:
+        """The client's address as API Gateway saw the connection (not X-Forwarded-For, which anyone can send)."""
+        identity = self.event.get("requestContext", {}).get("identity") or {}
+        return str(identity.get("sourceIp") or "unknown")
+
     def header(self, name: str) -> str | None:
         headers = self.event.get("headers") or {}
         wanted = name.lower()
@@ -115,14 +124,12 @@ class ApiRequest:
         return Principal(user_id=str(user_id), roles=roles)
 
     def body_as[M: BaseModel](self, model: type[M]) -> M:
+        """The body as `model`: 415 unless JSON, 413 over the size limit, 400 unreadable, 422 invalid."""
+        require_json(self.header("Content-Type"))
         raw = self._raw_body()
         if len(raw) > MAX_BODY_BYTES:
             raise PayloadTooLarge(f"the request body is larger than {MAX_BODY_BYTES} bytes")
-        try:
-            data = json.loads(raw) if raw else None
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise MalformedRequest("the request body is not valid JSON") from exc
-        return _validate(model, data, "body")
+        return _validate(model, parse_json(raw, "body") if raw else None, "body")
 
     def query_as[M: BaseModel](self, model: type[M]) -> M:
         return _validate(model, dict(self.event.get("queryStringParameters") or {}), "query")

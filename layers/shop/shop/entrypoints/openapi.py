@@ -57,6 +57,9 @@ _PROTECTED_ROUTE_GATEWAY_ANSWERS = {
     500: "The authorizer failed (API Gateway)",
 }
 _BODY_ROUTE_GATEWAY_ANSWERS = {413: "The request body is over API Gateway's 10 MB limit (API Gateway)"}
+# What reading any JSON body may answer (shop.entrypoints.http.ApiRequest.body_as): unreadable,
+# duplicate keys or too deep 400, over 64 KiB 413, not application/json 415, invalid 422.
+_BODY_PROBLEMS = (400, 413, 415, 422)
 _PROBLEM_JSON = "application/problem+json"
 _GATEWAY_JSON = "application/json"
 
@@ -143,8 +146,9 @@ def _responses(route: Route, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
     for status in (route.success_status, *route.response_statuses):
         add(status, route.media_type, schema)
     problem = {"$ref": "#/components/schemas/Problem"}
+    body_problems = _BODY_PROBLEMS if route.request_body is not None else ()
     # 500: whatever escapes a handler becomes a problem without internals (shop.entrypoints.http.endpoint).
-    for status in (*route.errors, 500):
+    for status in (*route.errors, *body_problems, 500):
         add(status, _PROBLEM_JSON, problem)
     gateway = dict(_ANY_ROUTE_GATEWAY_ANSWERS)
     if not route.public:

@@ -89,7 +89,8 @@ CREATE_ORDER = Route(
     success_status=201,
     request_body=CreateOrderRequest,
     response=OrderView,
-    errors=(400, 413, 422, 503),
+    # 401: the token is valid but its account no longer exists (shop.adapters.dynamo.account_exists_check).
+    errors=(400, 401, 413, 422, 503),
     headers=(
         HeaderParameter(
             "Idempotency-Key", "Makes a retried request return the order the first one created", IdempotencyKey

@@ -34,10 +34,17 @@ class Settings(BaseModel):
     # them once the flag is cleared.
     pause_payment_dispatch: Annotated[bool, Field(alias="PAUSE_PAYMENT_DISPATCH")] = False
     idempotency_ttl_seconds: Annotated[int, Field(alias="IDEMPOTENCY_TTL_SECONDS", ge=60)] = 86400
-    # Brute-force guard: after this many failed logins for one email within the window, every
-    # login for it is refused with a 429 until the window ends (the right password too).
+    # The login lock: after this many failed logins for one email from one source address within
+    # the window, that address's logins for it are refused with a 429 until the window ends.
     login_failure_limit: Annotated[int, Field(alias="LOGIN_FAILURE_LIMIT", ge=1, le=100)] = 5
     login_failure_window_seconds: Annotated[int, Field(alias="LOGIN_FAILURE_WINDOW_SECONDS", ge=60, le=86400)] = 900
+    # The login pace, per email from every address: past this many failures in its window, each
+    # attempt waits for a delay doubling from 1 s up to the maximum (shop.service_layer.accounts).
+    login_backoff_free_failures: Annotated[int, Field(alias="LOGIN_BACKOFF_FREE_FAILURES", ge=1, le=1000)] = 20
+    login_backoff_window_seconds: Annotated[int, Field(alias="LOGIN_BACKOFF_WINDOW_SECONDS", ge=60, le=7 * 86400)] = (
+        86400
+    )
+    login_backoff_max_seconds: Annotated[int, Field(alias="LOGIN_BACKOFF_MAX_SECONDS", ge=1, le=3600)] = 300
 
 
 class PipelineSettings(Settings):

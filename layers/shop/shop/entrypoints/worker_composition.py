@@ -93,7 +93,8 @@ def payment_worker(settings: PipelineSettings) -> QueueWorker[ChargeOrder, Order
 def notification_service(settings: PipelineSettings) -> NotificationService:
     dynamodb = dynamodb_client()
     return NotificationService(
-        DynamoUserRepository(dynamodb, settings.table_name),
+        # Consistent: a user the worker cannot read is gone, not a registration still propagating.
+        DynamoUserRepository(dynamodb, settings.table_name, consistent_reads=True),
         DynamoOrderLedger(dynamodb, settings.table_name),
         DynamoEmailLedger(dynamodb, settings.table_name),
         SesEmailSender(sesv2_client(), settings.sender_email),

@@ -13,9 +13,11 @@ from shop.errors import NotFound, Throttled, Unauthenticated, Unavailable
 from shop.observability import logger, metrics
 from shop.service_layer.ports import (
     AttemptAdmitted,
+    AttemptKey,
     AttemptRefused,
     JobQueue,
     LoginAttempts,
+    LoginBackoff,
     LoginFailureLimit,
     UserRepository,
 )
@@ -71,7 +73,18 @@ class RegistrationService:
 
 
 class LoginService:
-    """Exchanges an email and password for an access token, within the email's failure limit."""
+    """Exchanges an email and password for an access token, within the login limits.
+
+    Two limits, so that an attacker cannot turn either against the owner (OWASP's Authentication
+    Cheat Sheet warns that a lockout must not become a denial of service):
+    - the lock counts failures per email *and source address*: `limit.failures` in its window
+      and that address may not try that email again until the window ends. Guessing from one
+      address stops there, and the owner, from their own address, is not locked out;
+    - the pace counts failures per email from every address, as OWASP advises (a counter on the
+      account, so that many addresses gain nothing): past `backoff.free_failures` in its window
+      each attempt must wait for a delay that doubles up to `backoff.max_delay_seconds`. It slows
+      a distributed attacker to one guess per delay and never locks anyone out for longer.
+    """
 
     def __init__(
         self,
@@ -81,6 +94,7 @@ class LoginService:
         attempts: LoginAttempts,
         *,
         limit: LoginFailureLimit,
+        backoff: LoginBackoff,
         clock: Clock,
     ) -> None:
         self._users = users
@@ -88,17 +102,23 @@ class LoginService:
         self._tokens = tokens
         self._attempts = attempts
         self._limit = limit
+        self._backoff = backoff
         self._clock = clock
 
-    def login(self, request: LoginRequest) -> AccessToken:
+    def login(self, request: LoginRequest, *, source: str) -> AccessToken:
         now = self._clock.now()
-        # Counted before the password is checked: concurrent guesses cannot slip past the limit,
+        # Counted before the password is checked: concurrent guesses cannot slip past the limits,
         # and a refused attempt costs no hash verification. Unknown emails are counted alike, so
         # neither the 401 nor the 429 tells whether an account exists.
-        admission = self._attempts.admit(request.email, now, self._limit)
-        if isinstance(admission, AttemptRefused):
-            retry_after = max(1, math.ceil(admission.reopens_at - now.timestamp()))
-            raise Throttled(f"too many failed logins for this account; retry in {retry_after} seconds", retry_after)
+        lock = self._attempts.admit(AttemptKey(request.email, source), now, self._limit)
+        if isinstance(lock, AttemptRefused):
+            raise _throttled("too many failed logins for this account from this address", lock, now.timestamp())
+        pace = self._attempts.admit_paced(request.email, now, self._backoff)
+        if isinstance(pace, AttemptRefused):
+            # No password was checked, so this is no failure of this address: counting it would
+            # let the pace, which an attacker sets, fill the owner's own lock.
+            self._forgive(lock)
+            raise _throttled("too many failed logins for this account", pace, now.timestamp())
         credential = self._users.credential_for(request.email)
         if credential is None:
             self._hasher.verify_dummy(request.password)
@@ -106,7 +126,8 @@ class LoginService:
         if not self._hasher.verify(credential.password_hash, request.password):
             raise Unauthenticated(_BAD_LOGIN)
         # Only this attempt is taken back: an attacker's failures stay counted after the owner logs in.
-        self._forgive(admission)
+        self._forgive(lock)
+        self._forgive(pace)
         if self._hasher.needs_rehash(credential.password_hash):
             self._users.replace_password_hash(credential, self._hasher.hash(request.password))
         return self._tokens.issue(credential.user_id, credential.roles)
@@ -115,7 +136,12 @@ class LoginService:
         try:
             self._attempts.forgive(admission)
         except Unavailable:
-            # The password was right: refusing the login now would punish the owner for our store.
-            # The attempt stays counted as a failure until its window ends; the metric shows it.
-            logger.exception("successful login attempt not forgiven")
+            # Failing the request for this would punish the owner for our store: the attempt stays
+            # counted as a failure until its window ends, and the metric shows it.
+            logger.exception("login attempt not forgiven")
             metrics.add_metric(name="LoginAttemptNotForgiven", unit="Count", value=1)
+
+
+def _throttled(reason: str, refusal: AttemptRefused, now: float) -> Throttled:
+    retry_after = max(1, math.ceil(refusal.reopens_at - now))
+    return Throttled(f"{reason}; retry in {retry_after} seconds", retry_after)

@@ -88,10 +88,13 @@ class NotificationService:
 
     def deliver(self, job: SendEmail) -> PendingStatusEvent | None:
         """Send the job's email unless it went out before; return the status event still to publish."""
+        # The worker reads users consistently, so a registration that queued this job is always
+        # seen: a missing user is one whose account was deleted, and no retry can bring it back.
         user = self._users.get(job.user_id)
         if user is None:
-            # Users are never deleted, so a missing one is a read that lags the registration.
-            raise Unavailable(f"user {job.user_id} is not readable yet")
+            logger.warning("the user is gone; the email is dropped", extra={"kind": job.kind, "user_id": job.user_id})
+            metrics.add_metric(name="NotificationDroppedUserGone", unit="Count", value=1)
+            return None
         order = self._order_for(job)
         key = EmailKey(user_id=job.user_id, kind=job.kind, order_id=job.order_id)
         claim = self._ledger.claim(key, self._clock.now(), self._claim_lease)

@@ -53,35 +53,63 @@ class UserRepository(Protocol):
 
 @dataclass(frozen=True)
 class LoginFailureLimit:
-    """At most `failures` failed logins per email in a fixed window of `window_seconds`."""
+    """The lock: at most `failures` failed logins per email and source address in a fixed window."""
 
     failures: int
     window_seconds: int
 
 
 @dataclass(frozen=True)
-class AttemptAdmitted:
-    """The attempt is counted in the email's window that opened at `window_start` (epoch seconds)."""
+class LoginBackoff:
+    """The pace: per email, from every source together, `free_failures` failed logins in a fixed
+    window; past them each attempt waits for a delay that doubles from 1 s to `max_delay_seconds`."""
+
+    free_failures: int
+    window_seconds: int
+    max_delay_seconds: int
+
+    def delay_after(self, attempts: int) -> int:
+        """Seconds the next attempt waits, once `attempts` are counted in the window."""
+        if attempts < self.free_failures:
+            return 0
+        # The exponent is bounded so that the power stays small before the cap applies.
+        return min(1 << min(attempts - self.free_failures, 32), self.max_delay_seconds)
+
+
+@dataclass(frozen=True)
+class AttemptKey:
+    """Whose attempts a counter holds: one email from one source address, or (no source) from all."""
 
     email: str
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class AttemptAdmitted:
+    """The attempt is counted in the counter's window that opened at `window_start` (epoch seconds)."""
+
+    key: AttemptKey
     window_start: int
 
 
 @dataclass(frozen=True)
 class AttemptRefused:
-    """The email's window is full until `reopens_at` (epoch seconds)."""
+    """The counter refuses attempts until `reopens_at` (epoch seconds)."""
 
     reopens_at: int
 
 
 class LoginAttempts(Protocol):
-    """Login attempts per email in a fixed window, counted atomically before the password is checked."""
+    """Login attempt counters, each counted atomically before the password is checked."""
 
-    def admit(self, email: str, at: datetime, limit: LoginFailureLimit) -> AttemptAdmitted | AttemptRefused:
-        """Count the attempt, unless the email's live window already holds `limit.failures`."""
+    def admit(self, key: AttemptKey, at: datetime, limit: LoginFailureLimit) -> AttemptAdmitted | AttemptRefused:
+        """Count the attempt, unless the key's live window already holds `limit.failures`."""
+
+    def admit_paced(self, email: str, at: datetime, backoff: LoginBackoff) -> AttemptAdmitted | AttemptRefused:
+        """Count the attempt for the email from every source, unless it comes before the backoff delay ends."""
 
     def forgive(self, attempt: AttemptAdmitted) -> None:
-        """Take back the count of an attempt that succeeded, so only failures fill the window."""
+        """Take back the count of an attempt that succeeded or was refused, so only failures fill the window."""
 
 
 class OrderRepository(Protocol):
