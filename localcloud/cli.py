@@ -262,8 +262,12 @@ def _print_banner(cloud: LocalCloud) -> None:
         lines.append(f"Payment provider  {cloud.payments.url}")
     containers = cloud.config.containers
     if containers is not None:
-        listening = f"also on {containers.bind_address}" if containers.bind_address else "through Docker Desktop"
-        lines.append(f"Containers        reach it as {containers.host} ({listening}; localcloud env-vars)")
+        listening = (
+            f"listening on {containers.bind_address} too"
+            if containers.bind_address
+            else "Docker Desktop forwards it to 127.0.0.1"
+        )
+        lines.append(f"Containers        reach it at {containers.host} ({listening}; localcloud env-vars writes it)")
     functions = cloud.report.stack.functions
     lines.append(f"Functions         {len(functions)} ({', '.join(sorted(functions))})")
     lines.append(f"State             {cloud.config.state_dir}/ (localcloud up --reset starts empty)")
