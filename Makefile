@@ -23,7 +23,7 @@ RUN_FLAGS ?=
 
 install: $(VENV)/.installed $(SAM_VENV)/.installed
 
-$(VENV)/.installed: requirements-dev.txt layers/shop/requirements.txt
+$(VENV)/.installed: requirements-dev.txt layers/shop/requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .

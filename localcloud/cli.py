@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
-from localcloud.emulator import DEFAULT_PORT, PortInUseError, emulator_session
+from localcloud.emulator import DEFAULT_PORT, emulator_session
 from localcloud.function_logs import FunctionLogs
+from localcloud.http_server import PortInUseError
+from localcloud.local_access import CORS_ORIGINS_VARIABLE
 from localcloud.operations import (
     OperationError,
     list_mail,
@@ -78,6 +80,20 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--state-dir", type=Path, default=Path(".localcloud"), help="where state is kept (.localcloud)")
     up.add_argument("--reset", action="store_true", help="forget the kept state and start empty")
     up.add_argument("--no-watch", action="store_true", help="do not reload functions when their code changes")
+    up.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="a Host name or address the servers answer besides loopback ones (repeatable)",
+    )
+    up.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help=f"an origin granted cross-origin access to the emulator (repeatable; also {CORS_ORIGINS_VARIABLE})",
+    )
     up.set_defaults(command=_up)
 
     invoke = commands.add_parser("invoke", help="run one function with an event, like `sam local invoke`")
@@ -208,6 +224,8 @@ def _up(args: argparse.Namespace) -> int:
         payments_port=None if args.no_payments else args.payments_port,
         reset=args.reset,
         watch=not args.no_watch,
+        extra_hosts=tuple(args.allow_host),
+        cors_origins=tuple(args.cors_origin),
     )
     cloud = LocalCloud(config)
     stopping = threading.Event()

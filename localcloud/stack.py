@@ -13,6 +13,7 @@ from localcloud.console import CONSOLE_PATH, WebConsole
 from localcloud.emulator import Emulator
 from localcloud.function_logs import FunctionLogs
 from localcloud.gateway import ApiGateway
+from localcloud.local_access import allowed_hosts, cors_origins
 from localcloud.payments import PaymentProvider
 from localcloud.provision import ProvisionReport, provision_stack
 from localcloud.runtime import LambdaRuntime
@@ -48,6 +49,10 @@ class LocalCloudConfig:
     function_concurrency: int = 10
     # How often the web console samples queues, function counters and metrics.
     console_sample_interval_s: float = 2.0
+    # Host names or addresses that every server answers besides loopback ones.
+    extra_hosts: tuple[str, ...] = ()
+    # Origins granted cross-origin access to the emulator, besides LOCALCLOUD_CORS_ORIGINS.
+    cors_origins: tuple[str, ...] = ()
 
 
 class LocalCloud:
@@ -56,7 +61,9 @@ class LocalCloud:
     def __init__(self, config: LocalCloudConfig, *, console: TextIO | None = sys.stdout) -> None:
         self.config = config
         self._console = console
-        self.emulator = Emulator(config.aws_port)
+        self.hosts = allowed_hosts(config.extra_hosts)
+        self.cors = cors_origins(config.cors_origins)
+        self.emulator = Emulator(config.aws_port, hosts=self.hosts, cors=self.cors)
         self.payments: PaymentProvider | None = None
         self.report: ProvisionReport | None = None
         self.runtime: LambdaRuntime | None = None
@@ -98,7 +105,10 @@ class LocalCloud:
         self.emulator.start()
         if config.payments_port is not None:
             payments = PaymentProvider(
-                port=config.payments_port, state_file=self.payments_state_file if config.persist else None
+                port=config.payments_port,
+                state_file=self.payments_state_file if config.persist else None,
+                hosts=self.hosts,
+                cors=self.cors,
             )
             payments.start()
             self.payments = payments
@@ -145,6 +155,7 @@ class LocalCloud:
                 port=config.api_port,
                 observer=web_console.observe,
                 reserved_path_handler=web_console.handle,
+                hosts=self.hosts,
             )
             gateway.start()
             self.gateway = gateway

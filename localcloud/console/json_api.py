@@ -16,7 +16,8 @@ from localcloud.console.request_log import CappedText, InvocationLinks, Recorded
 from localcloud.console.sampler import Sample, StackSampler, metric_key
 from localcloud.console.series import Buckets, FunctionWindow, function_buckets, function_window, metric_buckets
 from localcloud.function_logs import LogLine
-from localcloud.gateway import HttpRequest, HttpResponse
+from localcloud.http_server import HttpRequest, HttpResponse
+from localcloud.local_access import tool_request_refusal
 from localcloud.mailbox import sent_email_to_json
 from localcloud.operations import (
     EmulatorUnreachableError,
@@ -35,9 +36,6 @@ from localcloud.runtime import FunctionStats
 from localcloud.spec import FunctionSpec, StackSpec
 
 API_PREFIX = "/_localcloud/api/"
-# The header a mutating request must carry: a cross-site form cannot set it, and a cross-site
-# script cannot either without a CORS preflight, which the console never grants.
-CSRF_HEADER = "X-Localcloud-Console"
 CHART_SPAN_S = 600.0
 CHART_BUCKET_S = 10.0
 # The span of the p50/p95 and the counts shown beside each function's charts.
@@ -340,11 +338,10 @@ def json_response(status: int, document: object) -> HttpResponse:
 
 
 def _check_mutation(request: HttpRequest) -> None:
-    headers = {name.lower(): value for name, value in request.headers}
-    if headers.get(CSRF_HEADER.lower()) != "1":
-        raise ApiError(403, f"a console action needs the {CSRF_HEADER}: 1 header")
-    if headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
-        raise ApiError(415, "a console action takes a JSON body (Content-Type: application/json)")
+    # The console never grants a CORS preflight, so a page of another site cannot send what this needs.
+    refusal = tool_request_refusal(request.method, {name.lower(): value for name, value in request.headers})
+    if refusal is not None:
+        raise ApiError(refusal.status, refusal.message)
 
 
 def _json_object(request: HttpRequest) -> dict[str, Any]:

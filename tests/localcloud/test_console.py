@@ -19,7 +19,8 @@ from localcloud.console.request_log import InvocationLinks, RequestLog, capped_t
 from localcloud.console.sampler import StackSampler
 from localcloud.console.series import Buckets, percentile
 from localcloud.emulator import emulator_session
-from localcloud.gateway import GatewayExchange, HttpResponse
+from localcloud.gateway import GatewayExchange
+from localcloud.http_server import HttpResponse
 from localcloud.operations import EmulatorUnreachableError, MetricSummary, QueueStatus
 from localcloud.runtime import FunctionStats
 from localcloud.spec import FunctionError, Invocation
