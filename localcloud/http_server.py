@@ -18,6 +18,7 @@ import logging
 import re
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import formatdate
@@ -30,10 +31,15 @@ logger = logging.getLogger(__name__)
 
 LISTEN_BACKLOG = 1024
 _RECEIVE_BYTES = 65536
-_HEAD_END = b"\r\n\r\n"
+# The end of a request head; with a bare LF too, so that such a head is refused rather than awaited.
+_BLANK_LINE = re.compile(rb"\n\r?\n")
 _BARE_LF = re.compile(rb"(?<!\r)\n")
 # How often the accept loop checks for stop().
 _ACCEPT_POLL_S = 0.1
+# After refusing a request, how long the rest of it is read and dropped before the connection
+# closes: closing with unread bytes makes the kernel reset the connection, which can destroy the
+# refusal before the client reads it.
+_DRAIN_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -222,11 +228,11 @@ class HttpServer:
             parser.receive_data(head)
             request, keep_alive = self._receive_request(connection, parser, client_ip)
         except _Refused as refusal:
-            self._send_raw(connection, self._error_response(refusal.status, str(refusal)), keep_alive=False)
+            self._refuse(connection, refusal.status, str(refusal))
             return None
         except h11.RemoteProtocolError as error:
             status = 431 if error.error_status_hint == 431 else 400
-            self._send_raw(connection, self._error_response(status, _reason(status)), keep_alive=False)
+            self._refuse(connection, status, f"{_reason(status)}: {error}")
             return None
         answer = self._answer(request)
         response = answer.response if isinstance(answer, Reply) else answer
@@ -240,7 +246,7 @@ class HttpServer:
     def _receive_head(self, connection: socket.socket, pending: bytes) -> bytes | None:
         """Everything received up to the end of the next request head, and what came after it."""
         buffer = pending
-        while (end := buffer.find(_HEAD_END)) < 0:
+        while (blank_line := _BLANK_LINE.search(buffer)) is None:
             if len(buffer) > self._limits.max_head_bytes:
                 raise _Refused(431, _reason(431))
             data = connection.recv(_RECEIVE_BYTES)
@@ -249,9 +255,9 @@ class HttpServer:
                     raise _Refused(400, "Bad Request: the connection closed inside the request head")
                 return None
             buffer += data
-        if end + len(_HEAD_END) > self._limits.max_head_bytes:
+        if blank_line.end() > self._limits.max_head_bytes:
             raise _Refused(431, _reason(431))
-        if _BARE_LF.search(buffer, 0, end + len(_HEAD_END)):
+        if _BARE_LF.search(buffer, 0, blank_line.end()):
             raise _Refused(400, "Bad Request: a line of the request head ends in LF without CR")
         return buffer
 
@@ -310,6 +316,15 @@ class HttpServer:
             if event is not h11.NEED_DATA:
                 return event
             parser.receive_data(connection.recv(_RECEIVE_BYTES))
+
+    def _refuse(self, connection: socket.socket, status: int, message: str) -> None:
+        self._send_raw(connection, self._error_response(status, message), keep_alive=False)
+        connection.shutdown(socket.SHUT_WR)
+        connection.settimeout(_DRAIN_S)
+        deadline = time.monotonic() + _DRAIN_S
+        with contextlib.suppress(OSError):
+            while time.monotonic() < deadline and connection.recv(_RECEIVE_BYTES):
+                continue
 
     def _run_after_sent(self, reply: Reply, request: HttpRequest) -> None:
         try:
