@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -47,10 +48,9 @@ def address(url: str) -> tuple[str, int]:
 def exchange(url: str, raw: bytes) -> bytes:
     """Sends raw bytes, then reads until the server closes the connection."""
     with socket.create_connection(address(url), timeout=PATIENCE_S) as connection:
-        try:
+        # The server may stop reading once it has refused the request.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             connection.sendall(raw)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
         return read_to_end(connection)
 
 

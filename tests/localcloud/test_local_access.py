@@ -44,6 +44,11 @@ def provider() -> Iterator[PaymentProvider]:
         yield running
 
 
+def set_header(request: Any, name: str, value: str) -> None:
+    """A botocore before-send hook's edit of the signed request: what a browser or a rebinding page would change."""
+    request.headers[name] = value
+
+
 def test_host_allow_list_takes_loopback_names_and_addresses_and_the_hosts_allowed_on_purpose() -> None:
     # Given the allow-list of a stack bound for containers as well
     hosts = allowed_hosts(["host.docker.internal", "172.17.0.1"])
@@ -54,8 +59,8 @@ def test_host_allow_list_takes_loopback_names_and_addresses_and_the_hosts_allowe
     assert hosts.allows("host.docker.internal:4566")
     assert hosts.allows("172.17.0.1")
     # And other names, rebound or not, do not
-    for host in ["attacker.example", "localhost.attacker.example", "0.0.0.0", "", None, "[bad"]:
-        assert not hosts.allows(host), host
+    for refused in ["attacker.example", "localhost.attacker.example", "0.0.0.0", "", None, "[bad"]:
+        assert not hosts.allows(refused), refused
     assert not allowed_hosts().allows("host.docker.internal")
 
 
@@ -185,7 +190,7 @@ def test_emulator_refuses_aws_calls_without_a_signature_version_4_authorization(
 def test_emulator_refuses_a_rebound_host_name_even_for_a_signed_call(emulator: Emulator) -> None:
     # Given a signed call whose Host is another site's name (DNS rebinding)
     sqs = emulator_session(REGION).client("sqs", endpoint_url=emulator.url)
-    sqs.meta.events.register("before-send", lambda request, **_: request.headers.__setitem__("Host", "evil.example"))
+    sqs.meta.events.register("before-send", lambda request, **_: set_header(request, "Host", "evil.example"))
 
     # When it is sent, then it is refused
     with pytest.raises(ClientError, match="not a name of this local emulator"):
