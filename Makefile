@@ -37,7 +37,7 @@ $(SAM_VENV)/.installed: requirements-sam.txt
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy functions layers/shop/shop localcloud tests bench
+	$(BIN)/mypy functions layers/shop/shop layers/shop/secret_redaction localcloud tests bench
 
 format: $(VENV)/.installed
 	$(BIN)/ruff check --fix .

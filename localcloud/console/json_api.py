@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote
 
 from localcloud.console.dead_letters import WaitingMessage, peek_messages
-from localcloud.console.request_log import CappedText, InvocationLinks, RecordedRequest, RequestLog
+from localcloud.console.request_log import CappedText, InvocationLinks, RecordedRequest, RequestLog, redacted_body
 from localcloud.console.sampler import Sample, StackSampler, metric_key
 from localcloud.console.series import Buckets, FunctionWindow, function_buckets, function_window, metric_buckets
 from localcloud.function_logs import LogLine
@@ -34,6 +34,7 @@ from localcloud.operations import (
 )
 from localcloud.runtime import FunctionStats
 from localcloud.spec import FunctionSpec, StackSpec
+from secret_redaction import redact
 
 API_PREFIX = "/_localcloud/api/"
 CHART_SPAN_S = 600.0
@@ -197,7 +198,7 @@ class ConsoleApi:
                     "duration_ms": link.duration_ms,
                     "cold_start": link.cold_start,
                     "error": link.error,
-                    "log": [{"time": line.timestamp_ms, "message": line.message} for line in lines],
+                    "log": [{"time": line.timestamp_ms, "message": redact(line.message)} for line in lines],
                 }
             )
         return {
@@ -432,7 +433,7 @@ def _queue_json(queue: QueueStatus, sampled: Sequence[Sample]) -> dict[str, obje
 def _message_json(message: WaitingMessage) -> dict[str, object]:
     return {
         "id": message.message_id,
-        "body": message.body,
+        "body": redacted_body(message.body, "application/json"),
         "sent_at": message.sent_at.isoformat() if message.sent_at else None,
         "receive_count": message.receive_count,
         "attributes": message.attributes,

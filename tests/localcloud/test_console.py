@@ -88,6 +88,56 @@ def test_request_log_caps_request_and_response_bodies_and_says_how_large_they_we
     assert recorded.function_payload["body"] == "y" * 10
 
 
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1In0.c2lnbmF0dXJl"
+
+
+def test_request_log_keeps_requests_responses_and_events_redacted_by_the_rule_of_the_functions_logs() -> None:
+    # Given a login with a JSON body, an Authorization header and a cookie, answered with a token and a cookie
+    event = {
+        "path": "/login",
+        "headers": {"Authorization": f"Bearer {JWT}", "Cookie": "session=s3cr3t", "Content-Type": "application/json"},
+        "multiValueHeaders": {"Authorization": [f"Bearer {JWT}"]},
+        "body": '{"email": "ada@example.com", "password": "correct horse battery"}',
+        "requestContext": {"requestId": "r-1"},
+    }
+    answer = json.dumps({"access_token": JWT, "token_type": "Bearer"})
+    login = GatewayExchange(
+        method="POST",
+        path="/login",
+        response=HttpResponse(
+            200, (("Content-Type", "application/json"), ("Set-Cookie", "session=s3cr3t")), answer.encode()
+        ),
+        duration_ms=1.0,
+        request_id="r-1",
+        function_logical_id="LoginFunction",
+        event=event,
+        function_payload={"statusCode": 200, "headers": {"Set-Cookie": "session=s3cr3t"}, "body": answer},
+    )
+    form = GatewayExchange(
+        method="POST",
+        path="/form",
+        response=HttpResponse(200, (), b"{}"),
+        duration_ms=1.0,
+        request_id="r-2",
+        event={
+            "headers": {"content-type": "application/x-www-form-urlencoded"},
+            "body": "user=ada&api_key=k-123&next=%2Fhome",
+        },
+    )
+
+    # When both are recorded
+    log = RequestLog()
+    recorded = [log.record(login), log.record(form)]
+
+    # Then no secret is kept anywhere, and the rest is
+    kept = repr(recorded)
+    for secret in ("correct horse battery", JWT, "s3cr3t", "k-123"):
+        assert secret not in kept, secret
+    assert "ada@example.com" in kept
+    assert recorded[1].event is not None
+    assert recorded[1].event["body"] == "user=ada&api_key=%5BREDACTED%5D&next=%2Fhome"
+
+
 def test_request_log_finds_a_request_by_its_request_id() -> None:
     # Given a log with two requests
     log = RequestLog()
