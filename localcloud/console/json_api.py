@@ -201,16 +201,17 @@ class ConsoleApi:
                     "log": [{"time": line.timestamp_ms, "message": redact(line.message)} for line in lines],
                 }
             )
+        details = recorded.details
         return {
             **_request_summary(recorded),
-            "event": recorded.event,
-            "event_body": _capped_json(recorded.event_body),
+            "event": details.event,
+            "event_body": _capped_json(details.event_body),
             "response": {
                 "status": recorded.status,
-                "headers": [list(header) for header in recorded.response_headers],
-                "body": _capped_json(recorded.response_body),
+                "headers": [list(header) for header in details.response_headers],
+                "body": _capped_json(details.response_body),
             },
-            "function_payload": recorded.function_payload,
+            "function_payload": details.function_payload,
             "invocations": invocations,
         }
 

@@ -12,6 +12,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -41,6 +42,19 @@ class CappedText:
 
 
 @dataclass(frozen=True)
+class ExchangeDetails:
+    """What the console shows of one exchange beyond its summary: redacted, bodies capped."""
+
+    # The proxy event; None when no function was reached.
+    event: Mapping[str, Any] | None
+    event_body: CappedText | None
+    response_headers: tuple[tuple[str, str], ...]
+    response_body: CappedText
+    # What the function returned; kept to explain a malformed proxy response.
+    function_payload: object
+
+
+@dataclass(frozen=True)
 class RecordedRequest:
     """One API request the gateway answered, as the console shows it."""
 
@@ -53,13 +67,16 @@ class RecordedRequest:
     duration_ms: float
     request_id: str
     function_logical_id: str | None
-    # The proxy event with its body capped; None when no function was reached.
-    event: Mapping[str, Any] | None
-    event_body: CappedText | None
-    response_headers: tuple[tuple[str, str], ...]
-    response_body: CappedText
-    # What the function returned, with its body capped; kept to explain a malformed proxy response.
-    function_payload: object
+    # Small exchanges are redacted when first shown, off the request path (most are never opened);
+    # those with a body past the cap are redacted before the cut, which could split a secret.
+    _source: GatewayExchange | ExchangeDetails
+    _body_cap_bytes: int
+
+    @cached_property
+    def details(self) -> ExchangeDetails:
+        if isinstance(self._source, ExchangeDetails):
+            return self._source
+        return exchange_details(self._source, self._body_cap_bytes)
 
 
 @dataclass(frozen=True)
@@ -131,6 +148,42 @@ def _redacted_bytes(body: bytes, headers: tuple[tuple[str, str], ...]) -> bytes:
     return redacted_body(text, _content_type(dict(headers))).encode()
 
 
+def exchange_details(exchange: GatewayExchange, cap_bytes: int) -> ExchangeDetails:
+    """The exchange redacted by the shared rule, then its bodies capped."""
+    event, event_body = (None, None) if exchange.event is None else _with_capped_body(exchange.event, cap_bytes)
+    payload = exchange.function_payload
+    if isinstance(payload, Mapping):
+        payload, _ = _with_capped_body(payload, cap_bytes)
+    elif isinstance(payload, bytes):
+        payload = capped_text(_redacted_bytes(payload, ()), cap_bytes).text
+    else:
+        payload = redact(payload)
+    return ExchangeDetails(
+        event=event,
+        event_body=event_body,
+        response_headers=tuple(redact_pairs(exchange.response.headers)),
+        response_body=capped_text(_redacted_bytes(exchange.response.body, exchange.response.headers), cap_bytes),
+        function_payload=payload,
+    )
+
+
+def _largest_body(exchange: GatewayExchange) -> int:
+    """An upper bound, in bytes, of the largest body of the exchange."""
+    bodies: list[object] = [exchange.response.body]
+    for document in (exchange.event, exchange.function_payload):
+        bodies.append(document.get("body") if isinstance(document, Mapping) else document)
+    return max(_size_bound(body) for body in bodies)
+
+
+def _size_bound(body: object) -> int:
+    if isinstance(body, bytes):
+        return len(body)
+    if isinstance(body, str):
+        # UTF-8 takes at most 4 bytes a character: a bound without encoding the text.
+        return 4 * len(body)
+    return 0
+
+
 class RequestLog:
     """The latest API exchanges, newest last, bounded in count and in body sizes; thread-safe."""
 
@@ -157,16 +210,8 @@ class RequestLog:
 
     def record(self, exchange: GatewayExchange) -> RecordedRequest:
         """Keep one exchange; the oldest is forgotten once the log is full."""
-        event, event_body = (
-            (None, None) if exchange.event is None else _with_capped_body(exchange.event, self._body_cap_bytes)
-        )
-        payload = exchange.function_payload
-        if isinstance(payload, Mapping):
-            payload, _ = _with_capped_body(payload, self._body_cap_bytes)
-        elif isinstance(payload, bytes):
-            payload = capped_text(_redacted_bytes(payload, ()), self._body_cap_bytes).text
-        else:
-            payload = redact(payload)
+        cap = self._body_cap_bytes
+        source = exchange if _largest_body(exchange) <= cap else exchange_details(exchange, cap)
         with self._lock:
             self._sequence += 1
             recorded = RecordedRequest(
@@ -178,13 +223,8 @@ class RequestLog:
                 duration_ms=exchange.duration_ms,
                 request_id=exchange.request_id,
                 function_logical_id=exchange.function_logical_id,
-                event=event,
-                event_body=event_body,
-                response_headers=tuple(redact_pairs(exchange.response.headers)),
-                response_body=capped_text(
-                    _redacted_bytes(exchange.response.body, exchange.response.headers), self._body_cap_bytes
-                ),
-                function_payload=payload,
+                _source=source,
+                _body_cap_bytes=cap,
             )
             self._requests.append(recorded)
         return recorded
