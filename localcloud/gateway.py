@@ -46,8 +46,9 @@ from localcloud.spec import INIT_LIMIT_S, ApiSpec, CorsSpec, Invoker, StackSpec
 logger = logging.getLogger(__name__)
 
 MAX_REQUEST_BODY_BYTES = 10 * 1024 * 1024
-# API Gateway's quota for a REST API's request line and headers together.
-MAX_REQUEST_HEAD_BYTES = 10 * 1024
+# Above API Gateway's 10 KiB quota, as the http.server this replaces was (64 KiB a line), so that what
+# worked locally keeps working; the limit is there to keep megabytes of headers out of memory.
+MAX_REQUEST_HEAD_BYTES = 64 * 1024
 INTEGRATION_TIMEOUT_S = 29.0
 RESERVED_PATH_PREFIX = "/_localcloud/"
 HTTP_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
