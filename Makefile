@@ -23,7 +23,7 @@ RUN_FLAGS ?=
 
 install: $(VENV)/.installed $(SAM_VENV)/.installed
 
-$(VENV)/.installed: requirements-dev.txt layers/shop/requirements.txt
+$(VENV)/.installed: requirements-dev.txt layers/shop/requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
@@ -37,7 +37,7 @@ $(SAM_VENV)/.installed: requirements-sam.txt
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy functions layers/shop/shop localcloud tests bench
+	$(BIN)/mypy functions layers/shop/shop layers/shop/secret_redaction localcloud tests bench
 
 format: $(VENV)/.installed
 	$(BIN)/ruff check --fix .

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit
 
 from localcloud import lambda_client
+from localcloud.local_access import CORS_ORIGINS_VARIABLE
 from localcloud.template import TemplateError
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL"
 _REPORTED_ERRORS = (
     ("localcloud.operations", "OperationError"),
     ("localcloud.state", "StateFileError"),
-    ("localcloud.emulator", "PortInUseError"),
+    ("localcloud.http_server", "PortInUseError"),
 )
 
 
@@ -94,6 +95,20 @@ def _parser() -> argparse.ArgumentParser:
         metavar="HOST",
         help="let containers (sam local) reach the emulator and the payment provider: on the Docker bridge's "
         "address (Linux), through host.docker.internal (Docker Desktop), or on HOST",
+    )
+    up.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="a Host name or address the servers answer besides loopback ones (repeatable)",
+    )
+    up.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help=f"an origin granted cross-origin access to the emulator (repeatable; also {CORS_ORIGINS_VARIABLE})",
     )
     up.set_defaults(command=_up)
 
@@ -234,6 +249,8 @@ def _up(args: argparse.Namespace) -> int:
         reset=args.reset,
         watch=not args.no_watch,
         containers=None if given is None else container_access(given or None),
+        extra_hosts=tuple(args.allow_host),
+        cors_origins=tuple(args.cors_origin),
     )
     cloud = LocalCloud(config)
     stopping = threading.Event()

@@ -6,12 +6,14 @@ import errno
 import io
 import json
 import os
+import re
 import socket
 import threading
 import time
 import urllib.request
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, Self
 from urllib.parse import parse_qs
@@ -26,6 +28,16 @@ from localcloud.dynamodb_transactions import (
     StoredAnswer,
     TransactionTokens,
     request_token,
+)
+from localcloud.http_server import PortInUseError
+from localcloud.local_access import (
+    LOOPBACK_ONLY,
+    TOOL_HEADERS,
+    CorsOrigins,
+    HostAllowList,
+    Refusal,
+    is_cross_origin,
+    tool_request_refusal,
 )
 from localcloud.mailbox import (
     MailDetails,
@@ -44,18 +56,26 @@ if TYPE_CHECKING:
 DEFAULT_PORT = 4566
 HOST = "127.0.0.1"
 LOCALCLOUD_ROUTES = "/_localcloud/"
+# moto's own endpoints: reset, the data dump, the recorder, the dashboard.
+MOTO_API_ROUTES = "/moto-api/"
 MAIL_ROUTE = "/_localcloud/mail"
 METRICS_ROUTE = "/_localcloud/metrics"
 CONTAINERS_ROUTE = "/_localcloud/containers"
 # Credentials are required by boto3 and ignored by moto (any key maps to moto's default account).
 EMULATOR_ACCESS_KEY_ID = "localcloud"
 EMULATOR_SECRET_ACCESS_KEY = "localcloud"
+# The shape of a Signature Version 4 Authorization header, as every AWS SDK and the aws CLI send it.
+# The signature itself is not checked: moto accepts any key, and the header is what a web page
+# cannot send cross-site without a preflight, which the emulator grants only to configured origins.
+_SIGV4_AUTHORIZATION = re.compile(
+    r"AWS4-HMAC-SHA256 Credential=[^/\s]+/\d{8}/[a-z0-9-]+/[a-z0-9-]+/aws4_request,\s*"
+    r"SignedHeaders=[a-z0-9-]+(;[a-z0-9-]+)*,\s*Signature=[0-9a-f]{64}"
+)
+# A presigned URL carries the same signature in its query string.
+_PRESIGNED_QUERY = ("X-Amz-Algorithm=AWS4-HMAC-SHA256", "X-Amz-Credential=", "X-Amz-Signature=")
+_PREFLIGHT_MAX_AGE_S = "600"
 # How often the server thread checks for stop(); the upper bound of how long stop() waits.
 _SHUTDOWN_POLL_S = 0.05
-
-
-class PortInUseError(Exception):
-    """The emulator's port is taken by another program."""
 
 
 class QuietMotoRequestHandler(MotoRequestHandler):
@@ -86,6 +106,86 @@ class ServiceApplication(Protocol):
     def handles(self, method: str, path: str) -> bool: ...
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]: ...
+
+
+class LocalCallersOnly:
+    """The emulator's door: local Hosts, configured origins, signed AWS calls and tool requests only.
+
+    moto reflects every Origin in its CORS headers; those are dropped, and only configured origins
+    get CORS answers (preflights included) from here.
+    """
+
+    def __init__(self, application: WSGIApplication, hosts: HostAllowList, cors: CorsOrigins) -> None:
+        self._application = application
+        self._hosts = hosts
+        self._cors = cors
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """Refuse what a local client would not send; pass the rest on."""
+        host = environ.get("HTTP_HOST")
+        origin = environ.get("HTTP_ORIGIN")
+        granted = self._cors.allows(origin)
+        if not self._hosts.allows(host):
+            return _refuse(start_response, f"{host!r} is not a name of this local emulator")
+        if is_cross_origin(origin, host) and not granted:
+            return _refuse(start_response, f"requests from the origin {origin} are not allowed (see --cors-origin)")
+        method = str(environ.get("REQUEST_METHOD", ""))
+        if granted and method == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ:
+            return _preflight(environ, start_response, str(origin))
+        refusal = _request_refusal(environ, method)
+        if refusal is not None:
+            return _refuse(start_response, refusal.message, refusal.status)
+
+        def without_reflected_cors(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            kept = [(name, value) for name, value in headers if not name.lower().startswith("access-control-")]
+            if granted:
+                kept += [("Access-Control-Allow-Origin", str(origin)), ("Vary", "Origin")]
+            return start_response(status, kept, exc_info)
+
+        return self._application(environ, without_reflected_cors)
+
+
+def _request_refusal(environ: WSGIEnvironment, method: str) -> Refusal | None:
+    path = str(environ.get("PATH_INFO", ""))
+    if path.startswith((MOTO_API_ROUTES, LOCALCLOUD_ROUTES)):
+        headers = {
+            name[5:].replace("_", "-").lower(): str(value)
+            for name, value in environ.items()
+            if name.startswith("HTTP_")
+        }
+        if "CONTENT_TYPE" in environ:
+            headers["content-type"] = str(environ["CONTENT_TYPE"])
+        return tool_request_refusal(method, headers)
+    if _SIGV4_AUTHORIZATION.match(str(environ.get("HTTP_AUTHORIZATION", ""))):
+        return None
+    query = str(environ.get("QUERY_STRING", ""))
+    if all(part in query for part in _PRESIGNED_QUERY):
+        return None
+    return Refusal(403, "AWS API calls must be signed (an Authorization header of Signature Version 4)")
+
+
+def _refuse(start_response: StartResponse, message: str, status: int = 403) -> Iterable[bytes]:
+    body = json.dumps({"__type": "AccessDeniedException", "message": message}).encode()
+    start_response(
+        f"{status} {HTTPStatus(status).phrase}",
+        [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+    )
+    return [body]
+
+
+def _preflight(environ: WSGIEnvironment, start_response: StartResponse, origin: str) -> Iterable[bytes]:
+    headers = [
+        ("Access-Control-Allow-Origin", origin),
+        ("Access-Control-Allow-Methods", str(environ["HTTP_ACCESS_CONTROL_REQUEST_METHOD"])),
+        ("Access-Control-Max-Age", _PREFLIGHT_MAX_AGE_S),
+        ("Vary", "Origin"),
+        ("Content-Length", "0"),
+    ]
+    requested_headers = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS")
+    if requested_headers:
+        headers.append(("Access-Control-Allow-Headers", str(requested_headers)))
+    start_response("200 OK", headers)
+    return [b""]
 
 
 class EmulatorApplication:
@@ -224,15 +324,26 @@ class Emulator:
     """moto's AWS services on 127.0.0.1:<port>, served by a thread of this process.
 
     With `also_listen_on`, the same services answer on that address too (the Docker bridge's, so that
-    containers reach them), and `container_host` is the name or address containers use for it.
+    containers reach them), and `container_host` is the name or address containers use for it. Only
+    `hosts` may be named in a request's Host, and only `cors` origins get cross-origin answers.
     """
 
-    def __init__(self, port: int = 0, *, also_listen_on: str | None = None, container_host: str | None = None) -> None:
+    def __init__(
+        self,
+        port: int = 0,
+        *,
+        also_listen_on: str | None = None,
+        container_host: str | None = None,
+        hosts: HostAllowList = LOOPBACK_ONLY,
+        cors: CorsOrigins | None = None,
+    ) -> None:
         if not 0 <= port <= 65535:
             raise ValueError(f"emulator port must be between 0 and 65535, got {port}")
         self._requested_port = port
         self._also_listen_on = also_listen_on
         self._container_host = container_host
+        self._hosts = hosts
+        self._cors = cors or CorsOrigins()
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._extra: tuple[BaseWSGIServer, threading.Thread] | None = None
@@ -275,10 +386,11 @@ class Emulator:
             DomainDispatcherApplication(create_backend_app), self.mail_log, self._transactions, self._container_host
         )
         application.lambda_api = self._lambda_api
-        server, thread = _serve(application, HOST, self._requested_port)
+        door = LocalCallersOnly(application, self._hosts, self._cors)
+        server, thread = _serve(door, HOST, self._requested_port)
         if self._also_listen_on is not None:
             try:
-                self._extra = _serve(application, self._also_listen_on, int(server.server_address[1]))
+                self._extra = _serve(door, self._also_listen_on, int(server.server_address[1]))
             except BaseException:
                 server.shutdown()
                 thread.join()
@@ -300,7 +412,9 @@ class Emulator:
 
     def reset(self) -> None:
         """Empty every moto service and the mail log (moto's data is shared by the whole process)."""
-        request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
+        request = urllib.request.Request(
+            f"{self.url}/moto-api/reset", data=b"{}", headers=dict(TOOL_HEADERS), method="POST"
+        )
         with urllib.request.urlopen(request, timeout=30) as response:
             response.read()
         self.mail_log.clear()
@@ -319,7 +433,7 @@ class Emulator:
         self.stop()
 
 
-def _serve(application: EmulatorApplication, host: str, port: int) -> tuple[BaseWSGIServer, threading.Thread]:
+def _serve(application: WSGIApplication, host: str, port: int) -> tuple[BaseWSGIServer, threading.Thread]:
     listening_socket = _listen(host, port)
     # moto's ThreadedMotoServer binds inside its thread, where werkzeug turns a taken port into
     # SystemExit, and start() then waits forever; binding here makes that a plain exception.
@@ -350,7 +464,5 @@ def _listen(host: str, port: int) -> socket.socket:
         return socket.create_server((host, port))
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
-            raise PortInUseError(
-                f"port {port} on {host} is already in use by another program; stop it or choose another port",
-            ) from None
+            raise PortInUseError(host, port) from None
         raise

@@ -20,6 +20,7 @@ from botocore.config import Config
 from botocore.exceptions import EndpointConnectionError
 
 from localcloud.emulator import CONTAINERS_ROUTE, MAIL_ROUTE, METRICS_ROUTE, emulator_session
+from localcloud.local_access import TOOL_HEADERS
 from localcloud.mailbox import SentEmail, sent_email_from_json
 from localcloud.metric_summary import MetricSummary, metric_summary_from_json
 
@@ -163,7 +164,7 @@ def container_host(endpoint_url: str) -> str | None:
 def _get_localcloud_route(endpoint_url: str, route: str) -> dict[str, Any]:
     url = f"{endpoint_url.rstrip('/')}{route}"
     try:
-        with urllib.request.urlopen(url, timeout=30) as response:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=dict(TOOL_HEADERS)), timeout=30) as response:
             body = response.read()
     except urllib.error.HTTPError as error:
         if error.code == 404:

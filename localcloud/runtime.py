@@ -37,14 +37,12 @@ from types import TracebackType
 from typing import Literal
 
 from localcloud.function_logs import FunctionLogs, log_group_name
-from localcloud.spec import FunctionError, FunctionSpec, Invocation
+from localcloud.spec import INIT_LIMIT_S, FunctionError, FunctionSpec, Invocation
 from localcloud.worker import INIT_PHASE, receive_frame, send_frame
 
 _log = logging.getLogger(__name__)
 
 _WORKER_SCRIPT = Path(__file__).with_name("worker.py")
-# Lambda gives the init phase 10 s; past that it retries the init within the invocation's own timeout.
-_INIT_LIMIT_S = 10.0
 # How long to wait for the last lines of a worker's output once it has answered or died.
 _OUTPUT_DRAIN_S = 5.0
 _RECENT_DURATIONS = 1000
@@ -390,7 +388,7 @@ class _FunctionPool:
     def _initialise(self, worker: _Worker, request_id: str) -> tuple[float, Invocation | None]:
         # The init duration runs from the process start, as Lambda's covers the runtime's start too.
         started = time.perf_counter()
-        reply = worker.await_init(_INIT_LIMIT_S + self._function.timeout_s)
+        reply = worker.await_init(INIT_LIMIT_S + self._function.timeout_s)
         init_duration_ms = (time.perf_counter() - started) * 1000
         if reply.status == "ready":
             return init_duration_ms, None

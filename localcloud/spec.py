@@ -175,6 +175,10 @@ class Invocation:
         return f"{error.error_type}: {error.error_message}" if error is not None else "no error"
 
 
+# Lambda gives the init phase 10 s; past that it retries the init within the invocation's own timeout.
+INIT_LIMIT_S = 10.0
+
+
 class Invoker(Protocol):
     """Runs a function by logical id and waits for its outcome. Thread-safe."""
 

@@ -15,6 +15,7 @@ from localcloud.emulator import Emulator
 from localcloud.function_logs import FunctionLogs
 from localcloud.gateway import ApiGateway
 from localcloud.lambda_api import LAMBDA_RETRY_DELAYS_S, LambdaApi
+from localcloud.local_access import allowed_hosts, cors_origins
 from localcloud.payments import PaymentProvider
 from localcloud.provision import ProvisionReport, provision_stack
 from localcloud.runtime import LambdaRuntime
@@ -54,6 +55,10 @@ class LocalCloudConfig:
     containers: ContainerAccess | None = None
     # Waits before the retries of a failed `Event` invocation through the Lambda API.
     event_retry_delays_s: tuple[float, ...] = LAMBDA_RETRY_DELAYS_S
+    # Host names or addresses that every server answers besides loopback ones.
+    extra_hosts: tuple[str, ...] = ()
+    # Origins granted cross-origin access to the emulator, besides LOCALCLOUD_CORS_ORIGINS.
+    cors_origins: tuple[str, ...] = ()
 
 
 class LocalCloud:
@@ -63,10 +68,16 @@ class LocalCloud:
         self.config = config
         self._console = console
         containers = config.containers
+        # Containers name the host by the address or name they reach it at: both are local callers.
+        container_hosts = () if containers is None else (containers.host, *filter(None, [containers.bind_address]))
+        self.hosts = allowed_hosts((*config.extra_hosts, *container_hosts))
+        self.cors = cors_origins(config.cors_origins)
         self.emulator = Emulator(
             config.aws_port,
             also_listen_on=None if containers is None else containers.bind_address,
             container_host=None if containers is None else containers.host,
+            hosts=self.hosts,
+            cors=self.cors,
         )
         self.payments: PaymentProvider | None = None
         self.report: ProvisionReport | None = None
@@ -112,6 +123,8 @@ class LocalCloud:
                 port=config.payments_port,
                 also_listen_on=None if config.containers is None else config.containers.bind_address,
                 state_file=self.payments_state_file if config.persist else None,
+                hosts=self.hosts,
+                cors=self.cors,
             )
             payments.start()
             self.payments = payments
@@ -169,6 +182,7 @@ class LocalCloud:
                 port=config.api_port,
                 observer=web_console.observe,
                 reserved_path_handler=web_console.handle,
+                hosts=self.hosts,
             )
             gateway.start()
             self.gateway = gateway

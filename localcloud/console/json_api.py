@@ -12,11 +12,12 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote
 
 from localcloud.console.dead_letters import WaitingMessage, peek_messages
-from localcloud.console.request_log import CappedText, InvocationLinks, RecordedRequest, RequestLog
+from localcloud.console.request_log import CappedText, InvocationLinks, RecordedRequest, RequestLog, redacted_body
 from localcloud.console.sampler import Sample, StackSampler, metric_key
 from localcloud.console.series import Buckets, FunctionWindow, function_buckets, function_window, metric_buckets
 from localcloud.function_logs import LogLine
-from localcloud.gateway import HttpRequest, HttpResponse
+from localcloud.http_server import HttpRequest, HttpResponse
+from localcloud.local_access import tool_request_refusal
 from localcloud.mailbox import sent_email_to_json
 from localcloud.operations import (
     EmulatorUnreachableError,
@@ -33,11 +34,9 @@ from localcloud.operations import (
 )
 from localcloud.runtime import FunctionStats
 from localcloud.spec import FunctionSpec, StackSpec
+from secret_redaction import redact
 
 API_PREFIX = "/_localcloud/api/"
-# The header a mutating request must carry: a cross-site form cannot set it, and a cross-site
-# script cannot either without a CORS preflight, which the console never grants.
-CSRF_HEADER = "X-Localcloud-Console"
 CHART_SPAN_S = 600.0
 CHART_BUCKET_S = 10.0
 # The span of the p50/p95 and the counts shown beside each function's charts.
@@ -199,19 +198,20 @@ class ConsoleApi:
                     "duration_ms": link.duration_ms,
                     "cold_start": link.cold_start,
                     "error": link.error,
-                    "log": [{"time": line.timestamp_ms, "message": line.message} for line in lines],
+                    "log": [{"time": line.timestamp_ms, "message": redact(line.message)} for line in lines],
                 }
             )
+        details = recorded.details
         return {
             **_request_summary(recorded),
-            "event": recorded.event,
-            "event_body": _capped_json(recorded.event_body),
+            "event": details.event,
+            "event_body": _capped_json(details.event_body),
             "response": {
                 "status": recorded.status,
-                "headers": [list(header) for header in recorded.response_headers],
-                "body": _capped_json(recorded.response_body),
+                "headers": [list(header) for header in details.response_headers],
+                "body": _capped_json(details.response_body),
             },
-            "function_payload": recorded.function_payload,
+            "function_payload": details.function_payload,
             "invocations": invocations,
         }
 
@@ -340,11 +340,10 @@ def json_response(status: int, document: object) -> HttpResponse:
 
 
 def _check_mutation(request: HttpRequest) -> None:
-    headers = {name.lower(): value for name, value in request.headers}
-    if headers.get(CSRF_HEADER.lower()) != "1":
-        raise ApiError(403, f"a console action needs the {CSRF_HEADER}: 1 header")
-    if headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
-        raise ApiError(415, "a console action takes a JSON body (Content-Type: application/json)")
+    # The console never grants a CORS preflight, so a page of another site cannot send what this needs.
+    refusal = tool_request_refusal(request.method, {name.lower(): value for name, value in request.headers})
+    if refusal is not None:
+        raise ApiError(refusal.status, refusal.message)
 
 
 def _json_object(request: HttpRequest) -> dict[str, Any]:
@@ -435,7 +434,7 @@ def _queue_json(queue: QueueStatus, sampled: Sequence[Sample]) -> dict[str, obje
 def _message_json(message: WaitingMessage) -> dict[str, object]:
     return {
         "id": message.message_id,
-        "body": message.body,
+        "body": redacted_body(message.body, "application/json"),
         "sent_at": message.sent_at.isoformat() if message.sent_at else None,
         "receive_count": message.receive_count,
         "attributes": message.attributes,

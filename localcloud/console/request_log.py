@@ -1,20 +1,29 @@
-"""What the console remembers of API traffic: the latest exchanges and the invocations that served them."""
+"""What the console remembers of API traffic: the latest exchanges and the invocations that served them.
+
+Everything is kept redacted by the rule the functions' logs follow (`secret_redaction`): the
+console shows requests to anyone at the machine, and passwords and tokens must not be among them.
+"""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from localcloud.gateway import GatewayExchange
 from localcloud.spec import Invocation, Invoker
+from secret_redaction import redact, redact_pairs
 
 DEFAULT_CAPACITY = 500
 # Bodies are kept up to this many bytes (request body in the event, response body, function result body).
 DEFAULT_BODY_CAP_BYTES = 32 * 1024
+_FORM = "application/x-www-form-urlencoded"
 # A UTF-8 character is at most 4 bytes: a decoding error this close to a cut is the cut itself.
 _MAX_CUT_CHARACTER_BYTES = 3
 
@@ -33,6 +42,19 @@ class CappedText:
 
 
 @dataclass(frozen=True)
+class ExchangeDetails:
+    """What the console shows of one exchange beyond its summary: redacted, bodies capped."""
+
+    # The proxy event; None when no function was reached.
+    event: Mapping[str, Any] | None
+    event_body: CappedText | None
+    response_headers: tuple[tuple[str, str], ...]
+    response_body: CappedText
+    # What the function returned; kept to explain a malformed proxy response.
+    function_payload: object
+
+
+@dataclass(frozen=True)
 class RecordedRequest:
     """One API request the gateway answered, as the console shows it."""
 
@@ -45,13 +67,16 @@ class RecordedRequest:
     duration_ms: float
     request_id: str
     function_logical_id: str | None
-    # The proxy event with its body capped; None when no function was reached.
-    event: Mapping[str, Any] | None
-    event_body: CappedText | None
-    response_headers: tuple[tuple[str, str], ...]
-    response_body: CappedText
-    # What the function returned, with its body capped; kept to explain a malformed proxy response.
-    function_payload: object
+    # Small exchanges are redacted when first shown, off the request path (most are never opened);
+    # those with a body past the cap are redacted before the cut, which could split a secret.
+    _source: GatewayExchange | ExchangeDetails
+    _body_cap_bytes: int
+
+    @cached_property
+    def details(self) -> ExchangeDetails:
+        if isinstance(self._source, ExchangeDetails):
+            return self._source
+        return exchange_details(self._source, self._body_cap_bytes)
 
 
 @dataclass(frozen=True)
@@ -80,14 +105,83 @@ def capped_text(body: bytes, cap_bytes: int) -> CappedText:
 
 
 def _with_capped_body(document: Mapping[str, Any], cap_bytes: int) -> tuple[Mapping[str, Any], CappedText | None]:
-    """A shallow copy whose `body` string is cut to the cap, and how the body was cut."""
+    """A redacted copy of an event or a proxy response, its `body` string cut to the cap, and how it was cut."""
+    redacted: dict[str, Any] = redact({key: value for key, value in document.items() if key != "body"})
     body = document.get("body")
     if not isinstance(body, str):
-        return document, None
+        return {**redacted, "body": redact(body)}, None
+    if document.get("isBase64Encoded") is True:
+        body = redact(body)
+    else:
+        body = redacted_body(body, _content_type(document.get("headers")))
     capped = capped_text(body.encode(), cap_bytes)
-    if not capped.truncated:
-        return document, capped
-    return {**document, "body": capped.text or ""}, capped
+    return {**redacted, "body": capped.text or ""}, capped
+
+
+def redacted_body(body: str, content_type: str | None) -> str:
+    """A body with the shared rule applied to its fields when it is JSON or a form, else to its text."""
+    if (content_type or "").split(";")[0].strip().lower() == _FORM:
+        fields = parse_qsl(body, keep_blank_values=True)
+        redacted_fields = redact_pairs(fields)
+        return body if redacted_fields == fields else urlencode(redacted_fields)
+    try:
+        document = json.loads(body)
+    except ValueError:
+        text: str = redact(body)
+        return text
+    redacted = redact(document)
+    # Shown as sent unless something had to go.
+    return body if redacted == document else json.dumps(redacted)
+
+
+def _content_type(headers: object) -> str | None:
+    if not isinstance(headers, Mapping):
+        return None
+    return next((str(value) for name, value in headers.items() if str(name).lower() == "content-type"), None)
+
+
+def _redacted_bytes(body: bytes, headers: tuple[tuple[str, str], ...]) -> bytes:
+    try:
+        text = body.decode()
+    except UnicodeDecodeError:
+        return body
+    return redacted_body(text, _content_type(dict(headers))).encode()
+
+
+def exchange_details(exchange: GatewayExchange, cap_bytes: int) -> ExchangeDetails:
+    """The exchange redacted by the shared rule, then its bodies capped."""
+    event, event_body = (None, None) if exchange.event is None else _with_capped_body(exchange.event, cap_bytes)
+    payload = exchange.function_payload
+    if isinstance(payload, Mapping):
+        payload, _ = _with_capped_body(payload, cap_bytes)
+    elif isinstance(payload, bytes):
+        payload = capped_text(_redacted_bytes(payload, ()), cap_bytes).text
+    else:
+        payload = redact(payload)
+    return ExchangeDetails(
+        event=event,
+        event_body=event_body,
+        response_headers=tuple(redact_pairs(exchange.response.headers)),
+        response_body=capped_text(_redacted_bytes(exchange.response.body, exchange.response.headers), cap_bytes),
+        function_payload=payload,
+    )
+
+
+def _largest_body(exchange: GatewayExchange) -> int:
+    """An upper bound, in bytes, of the largest body of the exchange."""
+    bodies: list[object] = [exchange.response.body]
+    for document in (exchange.event, exchange.function_payload):
+        bodies.append(document.get("body") if isinstance(document, Mapping) else document)
+    return max(_size_bound(body) for body in bodies)
+
+
+def _size_bound(body: object) -> int:
+    if isinstance(body, bytes):
+        return len(body)
+    if isinstance(body, str):
+        # UTF-8 takes at most 4 bytes a character: a bound without encoding the text.
+        return 4 * len(body)
+    return 0
 
 
 class RequestLog:
@@ -116,14 +210,8 @@ class RequestLog:
 
     def record(self, exchange: GatewayExchange) -> RecordedRequest:
         """Keep one exchange; the oldest is forgotten once the log is full."""
-        event, event_body = (
-            (None, None) if exchange.event is None else _with_capped_body(exchange.event, self._body_cap_bytes)
-        )
-        payload = exchange.function_payload
-        if isinstance(payload, Mapping):
-            payload, _ = _with_capped_body(payload, self._body_cap_bytes)
-        elif isinstance(payload, bytes):
-            payload = capped_text(payload, self._body_cap_bytes).text
+        cap = self._body_cap_bytes
+        source = exchange if _largest_body(exchange) <= cap else exchange_details(exchange, cap)
         with self._lock:
             self._sequence += 1
             recorded = RecordedRequest(
@@ -135,11 +223,8 @@ class RequestLog:
                 duration_ms=exchange.duration_ms,
                 request_id=exchange.request_id,
                 function_logical_id=exchange.function_logical_id,
-                event=event,
-                event_body=event_body,
-                response_headers=exchange.response.headers,
-                response_body=capped_text(exchange.response.body, self._body_cap_bytes),
-                function_payload=payload,
+                _source=source,
+                _body_cap_bytes=cap,
             )
             self._requests.append(recorded)
         return recorded

@@ -8,12 +8,12 @@ from datetime import timedelta
 from functools import partial
 from importlib.resources import files
 from typing import Protocol
-from urllib.parse import urlsplit
 
-from localcloud.console.json_api import API_PREFIX, ConsoleApi, ConsoleSources, IntentSource, LogSource, json_response
+from localcloud.console.json_api import API_PREFIX, ConsoleApi, ConsoleSources, IntentSource, LogSource
 from localcloud.console.request_log import InvocationLinks, RequestLog
 from localcloud.console.sampler import DEFAULT_INTERVAL_S, StackSampler
-from localcloud.gateway import RESERVED_PATH_PREFIX, GatewayExchange, HttpRequest, HttpResponse
+from localcloud.gateway import RESERVED_PATH_PREFIX, GatewayExchange
+from localcloud.http_server import HttpRequest, HttpResponse
 from localcloud.operations import MetricSummary, list_metrics, queue_overview
 from localcloud.runtime import FunctionStats
 from localcloud.spec import Invocation, StackSpec
@@ -32,8 +32,6 @@ PAGE_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
-# A page of another site that got its name to resolve to 127.0.0.1 would send its own name as Host.
-_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class ConsoleRuntime(Protocol):
@@ -99,9 +97,10 @@ class WebConsole:
         self.requests.record(exchange)
 
     def handle(self, request: HttpRequest) -> HttpResponse | None:
-        """The gateway's reserved path handler: the page, its assets and its JSON API; None for other paths."""
-        if not _addressed_to_loopback(request):
-            return json_response(403, {"error": "the console answers requests to 127.0.0.1 or localhost only"})
+        """The gateway's reserved path handler: the page, its assets and its JSON API; None for other paths.
+
+        The gateway's HTTP server has already refused requests whose Host is not local.
+        """
         if request.path == CONSOLE_PATH.rstrip("/"):
             return HttpResponse(308, (("Location", CONSOLE_PATH),), b"")
         if request.path.startswith(API_PREFIX):
@@ -115,17 +114,6 @@ class WebConsole:
 
 def _metrics_within(emulator_url: str, region: str, window: timedelta) -> list[MetricSummary]:
     return list_metrics(emulator_url, region=region, window=window)
-
-
-def _addressed_to_loopback(request: HttpRequest) -> bool:
-    host = next((value for name, value in request.headers if name.lower() == "host"), None)
-    if host is None:
-        return False
-    try:
-        hostname = urlsplit(f"//{host}").hostname
-    except ValueError:
-        return False
-    return hostname in _LOOPBACK_HOSTS
 
 
 def _asset(request: HttpRequest, name: str) -> HttpResponse | None:

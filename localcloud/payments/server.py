@@ -1,15 +1,17 @@
-"""The threaded HTTP server and `PaymentProvider`, its in-process handle."""
+"""`PaymentProvider`: the payment API served over HTTP on localcloud's HTTP server, from background threads."""
 
 from __future__ import annotations
 
 import json
 import logging
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from localcloud import http_server
+from localcloud.http_server import HttpLimits, HttpServer
+from localcloud.local_access import LOOPBACK_ONLY, CorsOrigins, HostAllowList, is_cross_origin, tool_request_refusal
 from localcloud.payments.api import HttpRequest, HttpResponse, PaymentApi
 from localcloud.payments.errors import api_error
 from localcloud.payments.faults import FaultConfig, FaultInjector
@@ -17,80 +19,48 @@ from localcloud.payments.store import PaymentStore
 
 logger = logging.getLogger(__name__)
 
-
-class _PaymentHttpServer(ThreadingHTTPServer):
-    # Handler threads must not keep the process alive: a hung response may still be sleeping at exit.
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], api: PaymentApi) -> None:
-        super().__init__(address, _PaymentRequestHandler)
-        self.api = api
+# Stripe refuses bodies over 1 MB; a payment intent is a few hundred bytes.
+MAX_REQUEST_BODY_BYTES = 1024 * 1024
+_JSON = (("Content-Type", "application/json"),)
 
 
-class _PaymentRequestHandler(BaseHTTPRequestHandler):
-    server: _PaymentHttpServer
+class _PaymentHttpAdapter:
+    """Turns wire requests into `PaymentApi` calls, after the local-access rules."""
 
-    def do_GET(self) -> None:
-        self._serve()
+    def __init__(self, api: PaymentApi, cors: CorsOrigins) -> None:
+        self._api = api
+        self._cors = cors
 
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-    def _serve(self) -> None:
-        path, _, query = self.path.partition("?")
+    def __call__(self, request: http_server.HttpRequest) -> http_server.HttpResponse:
+        headers = {name.lower(): value for name, value in request.headers}
+        origin = headers.get("origin")
+        if is_cross_origin(origin, headers.get("host")) and not self._cors.allows(origin):
+            return _error(403, f"requests from the origin {origin} are not allowed")
+        if not request.path.startswith("/v1/"):
+            refusal = tool_request_refusal(request.method, headers)
+            if refusal is not None:
+                return _error(refusal.status, refusal.message)
         try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            self._send(
-                HttpResponse(400, {"error": {"type": "invalid_request_error", "message": "Bad Content-Length."}})
+            response = self._api.handle(
+                HttpRequest(request.method, request.path, request.query_string, headers, request.body)
             )
-            return
-        request = HttpRequest(
-            method=self.command,
-            path=path,
-            query=query,
-            headers={name.lower(): value for name, value in self.headers.items()},
-            body=self.rfile.read(length) if length > 0 else b"",
-        )
-        try:
-            response = self.server.api.handle(request)
         except Exception:
             # The outermost edge: one failing request must not take the server down.
             logger.exception("payments: %s %s failed", request.method, request.path)
             error = api_error("An unexpected error occurred on the payment provider.")
             response = HttpResponse(error.status, error.body())
-        self._send(response)
-
-    def _send(self, response: HttpResponse) -> None:
-        body = json.dumps(response.body).encode()
-        try:
-            self.send_response(response.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in response.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            # A client that gave up waiting, typically on a hung response.
-            logger.debug("payments: client went away before the %s response", response.status)
-
-    def log_message(self, format: str, *args: object) -> None:
-        logger.info("payments: %s", format % args)
+        return _wire_response(response)
 
 
-def _serving(server: _PaymentHttpServer) -> threading.Thread:
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="payments-http", daemon=True
+def _wire_response(response: HttpResponse) -> http_server.HttpResponse:
+    return http_server.HttpResponse(
+        response.status, (*_JSON, *response.headers.items()), json.dumps(response.body).encode()
     )
-    thread.start()
-    return thread
+
+
+def _error(status: int, message: str) -> http_server.HttpResponse:
+    # Stripe's error shape, for the refusals of the HTTP layer too.
+    return _wire_response(HttpResponse(status, {"error": {"type": "invalid_request_error", "message": message}}))
 
 
 class PaymentProvider:
@@ -106,51 +76,64 @@ class PaymentProvider:
         state_file: Path | None = None,
         faults: FaultConfig | None = None,
         seed: int | None = None,
+        hosts: HostAllowList = LOOPBACK_ONLY,
+        cors: CorsOrigins | None = None,
     ) -> None:
         if api_key == "":
             raise ValueError("api_key must not be empty; pass None to accept any key")
         self._host = host
-        self._requested_port = port
         # A second address on the same port (the Docker bridge's), for functions running in containers.
         self._also_listen_on = also_listen_on
-        self._extra: tuple[_PaymentHttpServer, threading.Thread] | None = None
+        self._extra: HttpServer | None = None
         self._store = PaymentStore(state_file)
         self._faults = FaultInjector(faults or FaultConfig(), seed)
         self._stopping = threading.Event()
-        self._api = PaymentApi(self._store, self._faults, api_key, self._stopping)
-        self._server: _PaymentHttpServer | None = None
-        self._thread: threading.Thread | None = None
+        self._adapter = _PaymentHttpAdapter(
+            PaymentApi(self._store, self._faults, api_key, self._stopping), cors or CorsOrigins()
+        )
+        self._hosts = hosts
+        self._server = self._server_on(host, port)
         self._bound_port: int | None = None
+        self._running = False
+
+    def _server_on(self, host: str, port: int) -> HttpServer:
+        return HttpServer(
+            self._adapter,
+            error_response=_error,
+            allowed_hosts=self._hosts,
+            host=host,
+            port=port,
+            limits=HttpLimits(max_body_bytes=MAX_REQUEST_BODY_BYTES),
+            name="payments",
+        )
 
     def start(self) -> Self:
         """Bind and serve; raises OSError when the address cannot be bound."""
-        if self._server is not None:
+        if self._running:
             raise RuntimeError("the payment provider is already running")
         self._stopping.clear()
-        server = _PaymentHttpServer((self._host, self._requested_port), self._api)
+        self._server.start()
         if self._also_listen_on is not None:
+            extra = self._server_on(self._also_listen_on, self._server.port)
             try:
-                extra = _PaymentHttpServer((self._also_listen_on, server.server_address[1]), self._api)
+                extra.start()
             except BaseException:
-                server.server_close()
+                self._server.stop()
                 raise
-            self._extra = extra, _serving(extra)
-        self._server = server
-        self._bound_port = server.server_address[1]
-        self._thread = _serving(server)
+            self._extra = extra
+        self._running = True
+        self._bound_port = self._server.port
         return self
 
     def stop(self) -> None:
         """Stop serving and wake hung responses; safe to call when not running."""
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
+        if not self._running:
             return
         self._stopping.set()
-        for running, serving in [*([self._extra] if self._extra else []), (server, thread)]:
-            running.shutdown()
-            running.server_close()
-            serving.join()
-        self._server = self._thread = self._extra = None
+        for server in (*([self._extra] if self._extra else []), self._server):
+            server.stop()
+        self._extra = None
+        self._running = False
 
     def __enter__(self) -> Self:
         return self.start()

@@ -283,4 +283,29 @@ def test_the_openapi_document_and_the_docs_page_are_served(invoke: Invoke) -> No
     assert json_body(document)["paths"]["/orders"]["post"]["operationId"] == "createOrder"
     assert json_body(document)["servers"] == [{"url": "/dev"}]
     assert page["headers"]["Content-Type"].startswith("text/html")
-    assert 'url: "openapi.json"' in page["body"]
+    assert "script-src 'self';" in page["headers"]["Content-Security-Policy"]
+    assert '<script src="docs/swagger-ui-bundle.js"></script>' in page["body"]
+
+
+@pytest.mark.parametrize(
+    ("path", "media_type", "content"),
+    [
+        ("/docs/swagger-ui.css", "text/css", ".swagger-ui"),
+        ("/docs/swagger-ui-bundle.js", "text/javascript", "SwaggerUIBundle"),
+        ("/docs/swagger-initializer.js", "text/javascript", 'url: "openapi.json"'),
+    ],
+)
+def test_swagger_ui_files_are_served_by_the_docs_function_itself(
+    invoke: Invoke, path: str, media_type: str, content: str
+) -> None:
+    # Given the docs page's request for one of its files
+    event = api_event("docs")
+    event["resource"] = event["path"] = event["requestContext"]["resourcePath"] = path
+
+    # When the docs function answers it
+    answer = invoke("docs", event)
+
+    # Then the file comes from the installed swagger-ui-bundle package, not from a CDN
+    assert answer["statusCode"] == 200
+    assert answer["headers"]["Content-Type"] == f"{media_type}; charset=utf-8"
+    assert content in answer["body"]

@@ -19,11 +19,13 @@ from localcloud.console.request_log import InvocationLinks, RequestLog, capped_t
 from localcloud.console.sampler import StackSampler
 from localcloud.console.series import Buckets, percentile
 from localcloud.emulator import emulator_session
-from localcloud.gateway import GatewayExchange, HttpResponse
+from localcloud.gateway import GatewayExchange
+from localcloud.http_server import HttpResponse
 from localcloud.operations import EmulatorUnreachableError, MetricSummary, QueueStatus
 from localcloud.runtime import FunctionStats
 from localcloud.spec import FunctionError, Invocation
 from localcloud.stack import LocalCloud, LocalCloudConfig
+from secret_redaction import REDACTED
 from tests.localcloud.fixture_app_client import FIXTURE_TEMPLATE, call_api, wait_for
 
 REGION = "us-east-1"
@@ -77,14 +79,64 @@ def test_request_log_caps_request_and_response_bodies_and_says_how_large_they_we
     recorded = log.record(exchange(request_body="x" * 100, response_body=b"y" * 50))
 
     # Then both bodies are cut to the cap, with their full sizes kept
-    assert recorded.event is not None
-    assert recorded.event["body"] == "x" * 10
-    assert recorded.event_body is not None
-    assert (recorded.event_body.size_bytes, recorded.event_body.truncated) == (100, True)
-    assert (recorded.response_body.text, recorded.response_body.size_bytes) == ("y" * 10, 50)
-    assert recorded.response_body.truncated
-    assert isinstance(recorded.function_payload, Mapping)
-    assert recorded.function_payload["body"] == "y" * 10
+    assert recorded.details.event is not None
+    assert recorded.details.event["body"] == "x" * 10
+    assert recorded.details.event_body is not None
+    assert (recorded.details.event_body.size_bytes, recorded.details.event_body.truncated) == (100, True)
+    assert (recorded.details.response_body.text, recorded.details.response_body.size_bytes) == ("y" * 10, 50)
+    assert recorded.details.response_body.truncated
+    assert isinstance(recorded.details.function_payload, Mapping)
+    assert recorded.details.function_payload["body"] == "y" * 10
+
+
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1In0.c2lnbmF0dXJl"
+
+
+def test_request_log_shows_requests_responses_and_events_redacted_by_the_rule_of_the_functions_logs() -> None:
+    # Given a login with a JSON body, an Authorization header and a cookie, answered with a token and a cookie
+    event = {
+        "path": "/login",
+        "headers": {"Authorization": f"Bearer {JWT}", "Cookie": "session=s3cr3t", "Content-Type": "application/json"},
+        "multiValueHeaders": {"Authorization": [f"Bearer {JWT}"]},
+        "body": '{"email": "ada@example.com", "password": "correct horse battery"}',
+        "requestContext": {"requestId": "r-1"},
+    }
+    answer = json.dumps({"access_token": JWT, "token_type": "Bearer"})
+    login = GatewayExchange(
+        method="POST",
+        path="/login",
+        response=HttpResponse(
+            200, (("Content-Type", "application/json"), ("Set-Cookie", "session=s3cr3t")), answer.encode()
+        ),
+        duration_ms=1.0,
+        request_id="r-1",
+        function_logical_id="LoginFunction",
+        event=event,
+        function_payload={"statusCode": 200, "headers": {"Set-Cookie": "session=s3cr3t"}, "body": answer},
+    )
+    form = GatewayExchange(
+        method="POST",
+        path="/form",
+        response=HttpResponse(200, (), b"{}"),
+        duration_ms=1.0,
+        request_id="r-2",
+        event={
+            "headers": {"content-type": "application/x-www-form-urlencoded"},
+            "body": "user=ada&api_key=k-123&next=%2Fhome",
+        },
+    )
+
+    # When both are recorded
+    log = RequestLog()
+    recorded = [log.record(login), log.record(form)]
+
+    # Then no secret is shown anywhere, and the rest is
+    shown = repr([request.details for request in recorded])
+    for secret in ("correct horse battery", JWT, "s3cr3t", "k-123"):
+        assert secret not in shown, secret
+    assert "ada@example.com" in shown
+    assert recorded[1].details.event is not None
+    assert recorded[1].details.event["body"] == "user=ada&api_key=%5BREDACTED%5D&next=%2Fhome"
 
 
 def test_request_log_finds_a_request_by_its_request_id() -> None:
@@ -499,7 +551,7 @@ def test_request_detail_has_its_event_response_and_the_log_lines_of_each_invocat
                 request
                 for request in console("GET", "api/requests").body["requests"]
                 if request["path"] == "/whoami"
-                and request_detail(console, request)["event"]["headers"]["Authorization"] == token
+                and request_detail(console, request)["event"]["queryStringParameters"] == {"marker": marker}
             ]
             or None
         ),
@@ -509,8 +561,9 @@ def test_request_detail_has_its_event_response_and_the_log_lines_of_each_invocat
     # When its detail is asked for
     detail = console("GET", f"api/requests/{summary['request_id']}").body
 
-    # Then it has the proxy event, the response, and the authorizer's and the function's invocations with their logs
-    assert detail["event"]["headers"]["Authorization"] == token
+    # Then it has the proxy event (its token redacted), the response, and the authorizer's and the function's
+    # invocations with their logs
+    assert detail["event"]["headers"]["Authorization"] == REDACTED
     assert detail["event"]["requestContext"]["requestId"] == summary["request_id"]
     assert json.loads(detail["response"]["body"]["text"]) == {"user": token.removeprefix("allow-")}
     authorizer, function = detail["invocations"]

@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
-from localcloud.emulator import Emulator, PortInUseError, emulator_session
+from localcloud.emulator import Emulator, emulator_session
+from localcloud.http_server import PortInUseError
+from localcloud.local_access import TOOL_HEADERS
 
 
 @pytest.fixture
@@ -39,7 +41,7 @@ def occupied_port() -> Iterator[int]:
 
 def _get(url: str) -> tuple[int, dict[str, object]]:
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=dict(TOOL_HEADERS)), timeout=10) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import requests
 
-from localcloud.gateway import MAX_REQUEST_BODY_BYTES, ApiGateway, GatewayExchange, HttpRequest, HttpResponse
+from localcloud.gateway import MAX_REQUEST_BODY_BYTES, ApiGateway, GatewayExchange
+from localcloud.http_server import HttpRequest, HttpResponse
 from localcloud.spec import AuthorizerSpec, CorsSpec, StackSpec
 from tests.localcloud.in_process_invoker import Handler, InProcessInvoker, SimulatedCrash, SimulatedTimeout
 from tests.localcloud.spec_builders import ACCOUNT_ID, REGION, api_stack, route

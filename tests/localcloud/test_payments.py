@@ -19,6 +19,7 @@ import pytest
 import stripe
 from stripe.params import PaymentIntentCreateParams
 
+from localcloud.local_access import TOOL_HEADERS
 from localcloud.payments import FaultConfig, FaultConfigError, PaymentProvider, StateFileError
 from localcloud.payments.errors import ApiError
 from localcloud.payments.faults import Fault, FaultInjector
@@ -503,7 +504,7 @@ def test_reset_forgets_intents_and_idempotency_keys(client: stripe.StripeClient,
     first = client.v1.payment_intents.create(params=payment(), options={"idempotency_key": "k"})
 
     # When the provider is reset over HTTP
-    status, _, _ = http_call(provider, "POST", "/_reset")
+    status, _, _ = http_call(provider, "POST", "/_reset", headers=dict(TOOL_HEADERS))
 
     # Then the intent is gone and the key executes anew
     assert status == 200
@@ -515,7 +516,7 @@ def test_reset_forgets_intents_and_idempotency_keys(client: stripe.StripeClient,
 def test_faults_set_over_http_take_effect(client: stripe.StripeClient, provider: PaymentProvider) -> None:
     # Given faults configured over HTTP
     config = {"error_rate": 1.0, "rate_limit_rate": 0.0, "hang_rate": 0.0, "hang_seconds": 1.0, "latency_ms": 0.0}
-    status, _, answer = http_call(provider, "PUT", "/_faults", json.dumps(config).encode())
+    status, _, answer = http_call(provider, "PUT", "/_faults", json.dumps(config).encode(), dict(TOOL_HEADERS))
 
     # When a payment is created
     with pytest.raises(stripe.APIError):
@@ -523,7 +524,7 @@ def test_faults_set_over_http_take_effect(client: stripe.StripeClient, provider:
 
     # Then the configuration was accepted, is reported back, and applied
     assert (status, answer) == (200, config)
-    assert http_call(provider, "GET", "/_faults")[2] == config
+    assert http_call(provider, "GET", "/_faults", headers=dict(TOOL_HEADERS))[2] == config
     assert provider.faults == FaultConfig(error_rate=1.0, hang_seconds=1.0)
 
 
@@ -555,7 +556,7 @@ def test_bad_fault_configuration_is_rejected_and_the_old_one_kept(provider: Paym
     provider.set_faults(FaultConfig(latency_ms=1.0))
 
     # When an invalid configuration is sent
-    status, _, answer = http_call(provider, "PUT", "/_faults", body)
+    status, _, answer = http_call(provider, "PUT", "/_faults", body, dict(TOOL_HEADERS))
 
     # Then it is refused with a message, and the old configuration stays
     assert status == 400

@@ -5,7 +5,8 @@ import logging
 
 import pytest
 
-from shop.observability import REDACTED, RedactingFormatter, redact
+from secret_redaction import REDACTED, redact
+from shop.observability import RedactingFormatter
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1In0.abc_DEF-123"
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from http import HTTPStatus
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
+from swagger_ui_bundle import swagger_ui_path
 
 from shop.entrypoints.routes import ROUTES, Route
 
@@ -171,19 +173,31 @@ def _path_parameters(path: str) -> list[str]:
     return [segment[1:-1] for segment in path.split("/") if segment.startswith("{") and segment.endswith("}")]
 
 
-def swagger_page(document_url: str) -> str:
-    """Swagger UI, loaded from a pinned CDN release, reading the document next to it."""
+def swagger_page() -> str:
+    """Swagger UI's page: its stylesheet and scripts are files beside it (`docs/...`), so no inline code runs."""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{TITLE}</title>
-<link rel="stylesheet" href="{SWAGGER_CDN}/swagger-ui.css"></head>
+<link rel="stylesheet" href="docs/swagger-ui.css"></head>
 <body><div id="ui"></div>
-<script src="{SWAGGER_CDN}/swagger-ui-bundle.js"></script>
-<script>window.ui = SwaggerUIBundle({{url: "{document_url}", dom_id: "#ui"}});</script>
+<script src="docs/swagger-ui-bundle.js"></script>
+<script src="docs/swagger-initializer.js"></script>
 </body></html>"""
 
 
-SWAGGER_CDN = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.17.14"
+def swagger_initializer(document_url: str) -> str:
+    """The script that starts Swagger UI on the document; the URL is relative to the page."""
+    return f"window.ui = SwaggerUIBundle({{url: {json.dumps(document_url)}, dom_id: '#ui'}});\n"
+
+
+def swagger_file(name: str) -> str:
+    """One of Swagger UI's own files, from the swagger-ui-bundle package (a dependency of the layer)."""
+    text: str = (swagger_ui_path / name).read_text(encoding="utf-8")
+    return text
+
+
+# Swagger UI needs its own files, the document and the API on the same origin, and data: images in
+# its stylesheet; nothing inline runs, and nothing comes from elsewhere.
 DOCS_CSP = (
-    f"default-src 'none'; script-src 'unsafe-inline' {SWAGGER_CDN}; style-src {SWAGGER_CDN}; "
-    "img-src data:; connect-src 'self'"
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src data:; connect-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )

@@ -133,5 +133,48 @@ OPENAPI = Route("openapi", "GET", "/openapi.json", "DocsFunction", "This OpenAPI
 DOCS = Route(
     "docs", "GET", "/docs", "DocsFunction", "Interactive API documentation", public=True, media_type="text/html"
 )
+# Swagger UI's files, served by the stack itself (from the swagger-ui-bundle package) so that the
+# page works offline and its CSP allows its own origin only.
+DOCS_STYLESHEET = Route(
+    "docsStylesheet",
+    "GET",
+    "/docs/swagger-ui.css",
+    "DocsFunction",
+    "Swagger UI's stylesheet",
+    public=True,
+    media_type="text/css",
+)
+DOCS_SCRIPT = Route(
+    "docsScript",
+    "GET",
+    "/docs/swagger-ui-bundle.js",
+    "DocsFunction",
+    "Swagger UI's script",
+    public=True,
+    media_type="text/javascript",
+)
+DOCS_INITIALIZER = Route(
+    "docsInitializer",
+    "GET",
+    "/docs/swagger-initializer.js",
+    "DocsFunction",
+    "The script that starts Swagger UI on this document",
+    public=True,
+    media_type="text/javascript",
+)
 
-ROUTES = (REGISTER, LOGIN, ME, CREATE_ORDER, GET_ORDER, LIST_ORDERS, HEALTH, READY, OPENAPI, DOCS)
+ROUTES = (
+    REGISTER,
+    LOGIN,
+    ME,
+    CREATE_ORDER,
+    GET_ORDER,
+    LIST_ORDERS,
+    HEALTH,
+    READY,
+    OPENAPI,
+    DOCS,
+    DOCS_STYLESHEET,
+    DOCS_SCRIPT,
+    DOCS_INITIALIZER,
+)
