@@ -17,6 +17,7 @@ from localcloud.http_server import HttpRequest, HttpResponse
 from localcloud.spec import AuthorizerSpec, CorsSpec, StackSpec
 from tests.localcloud.in_process_invoker import Handler, InProcessInvoker, SimulatedCrash, SimulatedTimeout
 from tests.localcloud.spec_builders import ACCOUNT_ID, REGION, api_stack, route
+from tests.support.cloud import wait_for
 
 StartGateway = Callable[..., ApiGateway]
 
@@ -632,8 +633,8 @@ def test_observer_sees_each_exchange(start_gateway: StartGateway) -> None:
     response = requests.get(f"{gateway.url}/orders/5", timeout=10)
     requests.get(f"{gateway.url}/missing", timeout=10)
 
-    # Then
-    served, missing = exchanges
+    # Then: the observer hears of an exchange once its answer is sent, so it may trail the client
+    served, missing = wait_for(lambda: list(exchanges) if len(exchanges) == 2 else None, what="both exchanges")
     assert (served.method, served.path, served.status, served.function_logical_id) == ("GET", "/orders/5", 200, "Echo")
     assert served.request_id == response.headers["x-amzn-RequestId"]
     assert served.event is not None and served.event["pathParameters"] == {"id": "5"}
