@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
+from localcloud.dynamodb_acceleration import UnsupportedMotoVersionError
 from localcloud.emulator import DEFAULT_PORT, PortInUseError, emulator_session
 from localcloud.function_logs import FunctionLogs
 from localcloud.operations import (
@@ -57,7 +58,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         result: int = args.command(args)
-    except (CliError, OperationError, TemplateError, StateFileError, PortInUseError, ConnectionError) as error:
+    except (
+        CliError,
+        OperationError,
+        TemplateError,
+        StateFileError,
+        PortInUseError,
+        UnsupportedMotoVersionError,
+        ConnectionError,
+    ) as error:
         print(f"localcloud: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
