@@ -35,6 +35,7 @@ from decimal import Decimal
 from importlib.metadata import version
 from typing import Any, cast, override
 
+from moto.core.serialize import SERVICE_SPECIFIC_SERIALIZERS, JSONSerializer
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
     ConditionalCheckFailed,
@@ -74,7 +75,9 @@ def check_moto_version() -> None:
 
 
 def accelerate_backends() -> None:
-    """Make every DynamoDB backend that moto has created so far an indexed one."""
+    """Make every DynamoDB backend that moto has created so far an indexed one, and its answers quick to write."""
+    # moto's own extension point for a service's serializer; the same for every request.
+    SERVICE_SPECIFIC_SERIALIZERS.setdefault("dynamodb", {})["json"] = DynamoDBSerializer
     # moto creates a backend per account and region on its first request; the one that request
     # creates is accelerated from the next request on (its tables are indexed when first used).
     for _account, _region, backend in list(dynamodb_backends.iter_backends()):
@@ -88,6 +91,31 @@ def accelerate_backend(backend: DynamoDBBackend) -> None:
     # of the instance is the one way to extend them that survives both.
     if type(backend) is DynamoDBBackend:
         backend.__class__ = IndexedDynamoDBBackend
+
+
+class DynamoDBSerializer(JSONSerializer):
+    """moto's JSON serializer, reading each AttributeValue's members straight from its dict.
+
+    moto writes every answer by walking the botocore model and, for each member of each
+    AttributeValue (ten of them per attribute of each item), asking its attribute picker for a
+    handful of aliases of the member's name. An AttributeValue from moto's DynamoDB is a dict keyed
+    by the members' own names, so this looks them up there and serializes them as moto does.
+    """
+
+    def _serialize_type_structure(self, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        if shape.name != "AttributeValue" or not isinstance(value, dict):
+            super()._serialize_type_structure(serialized, value, shape, key)
+            return
+        # The rest is moto's ResponseSerializer._serialize_type_structure with the picker's lookup
+        # replaced by the dict's.
+        wrapper: Any = self.MAP_TYPE() if key else serialized
+        for member_key, member_shape in shape.members.items():
+            member_shape.parent = shape
+            member_value = value.get(member_key)
+            if member_value is not None:
+                self._serialize(wrapper, member_value, member_shape, member_key)
+        if key:
+            self._default_serialize(serialized, wrapper, shape, key)
 
 
 class _Top:

@@ -9,6 +9,7 @@ moto (another region) in process, and the answers, or the errors, must be the sa
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,10 +20,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.core.serialize import JSONSerializer, XFormedAttributePicker
+from moto.core.utils import get_service_model
 from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
-from moto.dynamodb.models.dynamo_type import Item
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
+from moto.dynamodb.responses import DynamoResult
 
 from localcloud.dynamodb_acceleration import (
+    DynamoDBSerializer,
     IndexedDynamoDBBackend,
     IndexedTable,
     UnsupportedMotoVersionError,
@@ -376,3 +381,45 @@ def test_another_moto_version_is_refused_with_the_pinned_one_named(monkeypatch: 
 
     with pytest.raises(UnsupportedMotoVersionError, match=r"moto 5\.2\.5 .* moto 9\.9\.9 is installed"):
         check_moto_version()
+
+
+scalar_values = st.one_of(
+    st.text(max_size=5).map(lambda text: {"S": text}),
+    st.integers(-1000, 1000).map(lambda number: {"N": str(number)}),
+    st.binary(max_size=5).map(lambda raw: {"B": base64.b64encode(raw).decode()}),
+    st.booleans().map(lambda flag: {"BOOL": flag}),
+    st.just({"NULL": True}),
+    st.lists(st.text(max_size=3), min_size=1, max_size=3, unique=True).map(lambda texts: {"SS": texts}),
+    st.lists(st.integers(0, 9).map(str), min_size=1, max_size=3, unique=True).map(lambda numbers: {"NS": numbers}),
+)
+attribute_values = st.recursive(
+    scalar_values,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3).map(lambda values: {"L": values}),
+        st.dictionaries(st.text(min_size=1, max_size=3), inner, max_size=3).map(lambda values: {"M": values}),
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.dictionaries(st.text(min_size=1, max_size=4), attribute_values, max_size=4), max_size=4))
+def test_the_dynamodb_serializer_writes_what_motos_serializer_writes(items: list[dict[str, Any]]) -> None:
+    # Given a Query answer as moto's handler builds it
+    answer = {
+        "Count": len(items),
+        "ScannedCount": len(items),
+        "Items": [{name: DynamoType(value) for name, value in item.items()} for item in items],
+        "LastEvaluatedKey": {"pk": DynamoType({"S": "p"})},
+    }
+    operation = get_service_model("dynamodb").operation_model("Query")
+
+    # When both serializers write it
+    def body(serializer: type[JSONSerializer]) -> str:
+        written = serializer(operation_model=operation, value_picker=XFormedAttributePicker()).serialize(
+            DynamoResult(answer).result
+        )
+        return str(written["body"])
+
+    # Then the bodies are the same
+    assert body(DynamoDBSerializer) == body(JSONSerializer)
