@@ -1,12 +1,13 @@
 """SQS event source mappings: poll queues and invoke functions with batches of messages, as Lambda does.
 
 Each enabled mapping scales as Lambda's pollers do: one poller always, one more each time a poller
-receives a batch (the queue has a backlog), up to the mapping's ScalingConfig.MaximumConcurrency
-or the function's reserved concurrency, whichever is lower (the runtime's warm pool size when
-neither is set); a poller beyond the first stops when its receive finds the queue empty. Each
-poller runs one invocation at a time, so that is also the mapping's concurrency. Failed messages
-are not deleted and not touched: they come back after their visibility timeout, and the queue's
-redrive policy moves them to its dead-letter queue after maxReceiveCount receives.
+receives a batch while no other poller is waiting for messages (the queue has a backlog), up to
+the mapping's ScalingConfig.MaximumConcurrency or the function's reserved concurrency, whichever
+is lower (the runtime's warm pool size when neither is set); a poller beyond the first stops when
+its receive finds the queue empty. Each poller runs one invocation at a time, so that is also the
+mapping's concurrency. Failed messages are not deleted and not touched: they come back after their
+visibility timeout, and the queue's redrive policy moves them to its dead-letter queue after
+maxReceiveCount receives.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -135,6 +137,7 @@ class MappingPollers:
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._active = 0
+        self._receiving = 0
         # boto3 clients are thread-safe: the pollers of a mapping share one.
         self._new_poller = functools.partial(
             SqsPoller,
@@ -157,10 +160,21 @@ class MappingPollers:
         with self._lock:
             self._spawn(first=True)
 
-    def grow(self) -> None:
-        """One more poller, unless the mapping is at its limit (a poller received a batch: there is a backlog)."""
+    @contextmanager
+    def receiving(self) -> Iterator[None]:
+        """While a poller waits for messages, it is one the mapping has to spare."""
         with self._lock:
-            if self._active < self._limit:
+            self._receiving += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._receiving -= 1
+
+    def grow(self) -> None:
+        """One more poller when a batch came in while every other poller was busy with one, up to the limit."""
+        with self._lock:
+            if self._receiving == 0 and self._active < self._limit:
                 self._spawn(first=False)
 
     def retire(self) -> None:
@@ -217,7 +231,7 @@ class SqsPoller:
         """Polls until the stop event is set; a poller that is not its mapping's first stops at an empty queue."""
         while not self._stop.is_set():
             try:
-                batch = self.collect_batch()
+                batch = self._collect_as_one_of_the_pollers()
                 if batch:
                     if self._pollers is not None:
                         self._pollers.grow()
@@ -233,6 +247,12 @@ class SqsPoller:
                     )
                 self._failing_with = str(error)
                 self._stop.wait(_ERROR_BACKOFF_S)
+
+    def _collect_as_one_of_the_pollers(self) -> list[MessageTypeDef]:
+        if self._pollers is None:
+            return self.collect_batch()
+        with self._pollers.receiving():
+            return self.collect_batch()
 
     def collect_batch(self) -> list[MessageTypeDef]:
         """Receives until batch_size messages or the batching window ends (window 0: the first non-empty receive).
