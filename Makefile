@@ -70,7 +70,7 @@ test: install lint validate build
 	$(BIN)/pytest
 
 # Each prints its figures and appends them to bench/RESULTS.md; none fails on a timing.
-BENCHMARKS := api_latency aws_calls cold_start pipeline scale order_to_receipt invoke
+BENCHMARKS := api_latency aws_calls cold_start pipeline scale peers order_to_receipt invoke
 bench: $(VENV)/.installed
 	set -e; for name in $(BENCHMARKS); do $(BIN)/python -m bench.$$name; done
 

@@ -1,10 +1,12 @@
-"""List and get latency for a customer with 100 orders versus one with 100,000, other customers' orders around them.
+"""Register, order, list and get latency for a customer with 100 orders versus one with 100,000, among others' orders.
 
 The orders go straight into the emulator's table with BatchWriteItem, each item built by
 `shop.adapters.dynamo.order_item` as the create handler writes it, by writer processes (the emulator serves
 from this one); the load is timed. The reads go through the local gateway, and beside each the same
 Query or GetItem is sent to the emulator directly, so the emulator's own cost stands apart from the
-handler's. Orders are `paid`: the PendingPayments index and the maintenance sweep never see them.
+handler's. Register and an order with an Idempotency-Key are DynamoDB transactions; beside each, a
+TransactWriteItems of two conditional Puts goes to the emulator directly. Loaded orders are `paid`:
+the PendingPayments index and the maintenance sweep never see them.
 Run: `.venv/bin/python -m bench.scale`.
 """
 
@@ -20,7 +22,7 @@ from typing import Any
 
 import boto3
 
-from bench.common import Client, local_cloud, median, ms, percentile, record
+from bench.common import ORDER, PASSWORD, Client, local_cloud, median, ms, percentile, record, wait_for_idle_queues
 from localcloud.stack import LocalCloud
 from shop.adapters.dynamo import order_item, order_sk, status_partition, user_pk
 from shop.domain.clock import isoformat
@@ -35,9 +37,9 @@ NEIGHBOUR_ORDERS = 500
 CHUNK = 5_000
 BATCH = 25
 WRITERS = 2
-# Each list of the large table costs the emulator seconds (see the report): few rounds there.
-ROUNDS = {"small": 20, "small, large table": 5, "large": 5}
+ROUNDS = {"small": 20, "small, large table": 20, "large": 20}
 GET_ROUNDS = 20
+WRITE_ROUNDS = 15
 FIRST_ORDER_AT = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -127,13 +129,18 @@ def sign_up(cloud: LocalCloud, name: str) -> Customer:
     return Customer(client, me["id"])
 
 
-def sample(rounds: int, over_http: Callable[[], tuple[int, Any]], direct: Callable[[], dict[str, Any]]) -> Samples:
+def sample(
+    rounds: int,
+    over_http: Callable[[], tuple[int, Any]],
+    direct: Callable[[], dict[str, Any]],
+    expected_status: int = 200,
+) -> Samples:
     samples = Samples([], [], [], 0)
     for _ in range(rounds):
         started = time.perf_counter()
         status, _ = over_http()
         elapsed = time.perf_counter() - started
-        if status == 200:
+        if status == expected_status:
             samples.through_gateway.append(elapsed)
         else:
             samples.failures.append(status)
@@ -142,6 +149,47 @@ def sample(rounds: int, over_http: Callable[[], tuple[int, Any]], direct: Callab
         samples.emulator.append(time.perf_counter() - started)
         samples.scanned = int(response.get("ScannedCount", 1 if "Item" in response else 0))
     return samples
+
+
+def two_conditional_puts(dynamodb: Any, table: str) -> dict[str, Any]:
+    """What register and an order with an Idempotency-Key send: one transaction of two conditional Puts."""
+    key = uuid.uuid4().hex
+    response: dict[str, Any] = dynamodb.transact_write_items(
+        TransactItems=[
+            {
+                "Put": {
+                    "TableName": table,
+                    "Item": {"pk": {"S": f"BENCH#{key}"}, "sk": {"S": sort_key}},
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+            for sort_key in ("A", "B")
+        ]
+    )
+    return response
+
+
+def writes(dynamodb: Any, table: str, customer: Customer, registrar: Client, rounds: int) -> dict[str, Samples]:
+    """POST /auth/register and POST /orders with an Idempotency-Key, each beside a transaction sent directly."""
+    client = customer.client
+    return {
+        "register": sample(
+            rounds,
+            lambda: registrar.call(
+                "POST",
+                "/auth/register",
+                {"email": f"scale-{uuid.uuid4().hex}@example.com", "password": PASSWORD, "name": "Bench"},
+            ),
+            lambda: two_conditional_puts(dynamodb, table),
+            expected_status=201,
+        ),
+        "order with key": sample(
+            rounds,
+            lambda: client.call("POST", "/orders", ORDER, **{"Idempotency-Key": str(uuid.uuid4())}),
+            lambda: two_conditional_puts(dynamodb, table),
+            expected_status=201,
+        ),
+    }
 
 
 def reads(dynamodb: Any, table: str, customer: Customer, rounds: int) -> dict[str, Samples]:
@@ -188,18 +236,30 @@ def main() -> None:
     run = uuid.uuid4().hex[:8]
     with local_cloud() as cloud:
         assert cloud.report is not None
+        assert cloud.gateway is not None
         table = cloud.report.stack.functions["ListOrdersFunction"].environment["TABLE_NAME"]
         dynamodb = emulator_client(cloud.emulator.url)
         small = sign_up(cloud, f"scale-{run}-small")
         large = sign_up(cloud, f"scale-{run}-large")
         neighbours = {new_ulid(datetime.now(UTC)): NEIGHBOUR_ORDERS for _ in range(NEIGHBOURS)}
         first_load = load(cloud.emulator.url, table, {**neighbours, small.user_id: SMALL})
-        measured = {"small": reads(dynamodb, table, small, ROUNDS["small"])}
+        registrar = Client(cloud.gateway.url)
+
+        def measure(customer: Customer, rounds: int) -> dict[str, Samples]:
+            measured = reads(dynamodb, table, customer, rounds) | writes(
+                dynamodb, table, customer, registrar, WRITE_ROUNDS
+            )
+            # The payment and email jobs of the orders just written finish before the next figures.
+            wait_for_idle_queues(cloud.emulator.url)
+            return measured
+
+        measured = {"small": measure(small, ROUNDS["small"])}
         large_load = load(cloud.emulator.url, table, {large.user_id: LARGE})
-        measured["small, large table"] = reads(dynamodb, table, small, ROUNDS["small, large table"])
-        measured["large"] = reads(dynamodb, table, large, ROUNDS["large"])
+        measured["small, large table"] = measure(small, ROUNDS["small, large table"])
+        measured["large"] = measure(large, ROUNDS["large"])
     record(
-        "Scale: list and get with 100 versus 100,000 orders of one customer", report(first_load, large_load, measured)
+        "Scale: register, order, list and get with 100 versus 100,000 orders of one customer",
+        report(first_load, large_load, measured),
     )
 
 
@@ -222,7 +282,7 @@ def report(
     ):
         for read, samples in measured[who].items():
             lines.append(samples.line(f"{read}, customer with {label} (table {tables[who]:,} items)"))
-    for read in ("list", "list by status", "get"):
+    for read in ("register", "order with key", "list", "list by status", "get"):
         small, grown, large = (measured[who][read] for who in ("small", "small, large table", "large"))
         lines.append(
             f"{read}: ratio of p50s 100,000 / 100 orders: gateway {ratio(large, small)}, emulator alone "

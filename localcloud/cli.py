@@ -42,6 +42,7 @@ _REPORTED_ERRORS = (
     ("localcloud.operations", "OperationError"),
     ("localcloud.state", "StateFileError"),
     ("localcloud.http_server", "PortInUseError"),
+    ("localcloud.dynamodb_acceleration", "UnsupportedMotoVersionError"),
 )
 
 

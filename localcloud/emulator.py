@@ -23,6 +23,7 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from localcloud.dynamodb_acceleration import accelerate_backends, check_moto_version
 from localcloud.dynamodb_transactions import (
     TRANSACT_WRITE_ITEMS_TARGET,
     StoredAnswer,
@@ -224,6 +225,7 @@ class EmulatorApplication:
             # write: concurrent requests fail with "dictionary changed size". DynamoDB applies each
             # request atomically, so serialising them changes nothing a client can observe.
             with self._dynamodb_lock:
+                accelerate_backends()
                 if target == TRANSACT_WRITE_ITEMS_TARGET:
                     return self._transact_write_items(environ, start_response)
                 return list(self._moto_app(environ, start_response))
@@ -382,6 +384,7 @@ class Emulator:
         if self._server is not None:
             raise RuntimeError("the emulator is already running")
         started = time.perf_counter()
+        check_moto_version()
         application = EmulatorApplication(
             DomainDispatcherApplication(create_backend_app), self.mail_log, self._transactions, self._container_host
         )

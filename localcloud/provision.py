@@ -133,7 +133,7 @@ _NOT_EMULATED_PROPERTIES: Final[Mapping[str, Mapping[str, str]]] = {
 }
 _NOT_EMULATED_API_AUTH: Final = ("ApiKeyRequired", "InvokeRole", "ResourcePolicy", "UsagePlan")
 _NOT_EMULATED_EVENT_PROPERTIES: Final[Mapping[str, tuple[str, ...]]] = {
-    "SQS": ("FilterCriteria", "ScalingConfig", "MetricsConfig"),
+    "SQS": ("FilterCriteria", "MetricsConfig"),
     "Schedule": ("DeadLetterConfig", "RetryPolicy"),
     "ScheduleV2": (
         "DeadLetterConfig",
@@ -1285,7 +1285,22 @@ class _Provisioner:
             ),
             report_batch_item_failures="ReportBatchItemFailures" in response_types,
             enabled=as_bool(self._resolve(properties.get("Enabled", True)), f"{subject} Enabled"),
+            maximum_concurrency=self._maximum_concurrency(subject, properties.get("ScalingConfig")),
         )
+
+    def _maximum_concurrency(self, subject: str, scaling: object) -> int | None:
+        scaling = self._resolve(scaling)
+        if scaling is None:
+            return None
+        if not isinstance(scaling, Mapping):
+            raise TemplateError(f"{subject} ScalingConfig must be a mapping, not {scaling!r}")
+        if scaling.get("MaximumConcurrency") is None:
+            return None
+        limit = as_int(self._resolve(scaling["MaximumConcurrency"]), f"{subject} ScalingConfig.MaximumConcurrency")
+        # Lambda's bounds for an SQS mapping's maximum concurrency.
+        if not 2 <= limit <= 1000:
+            raise TemplateError(f"{subject} ScalingConfig.MaximumConcurrency must be between 2 and 1000, not {limit}")
+        return limit
 
     def _schedule_event(self, event_name: str, event_type: str, properties: Mapping[str, Any]) -> ScheduleEventSpec:
         expression_key = "Schedule" if event_type == "Schedule" else "ScheduleExpression"

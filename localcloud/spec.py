@@ -33,6 +33,8 @@ class SqsEventSpec:
     maximum_batching_window_s: int = 0
     report_batch_item_failures: bool = False
     enabled: bool = True
+    # ScalingConfig.MaximumConcurrency: the most concurrent batches of this mapping (None: no cap of its own).
+    maximum_concurrency: int | None = None
 
 
 @dataclass(frozen=True)

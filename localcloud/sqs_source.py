@@ -1,18 +1,24 @@
 """SQS event source mappings: poll queues and invoke functions with batches of messages, as Lambda does.
 
-Each enabled mapping gets one poller thread, so a mapping runs one invocation at a time (Lambda
-scales pollers out to many concurrent batches; ordering and redelivery behave the same). Failed
-messages are not deleted and not touched: they come back after their visibility timeout, and the
-queue's redrive policy moves them to its dead-letter queue after maxReceiveCount receives.
+Each enabled mapping scales as Lambda's pollers do: one poller always, one more each time a poller
+receives a batch while no other poller is waiting for messages (the queue has a backlog), up to
+the mapping's ScalingConfig.MaximumConcurrency or the function's reserved concurrency, whichever
+is lower (the runtime's warm pool size when neither is set); a poller beyond the first stops when
+its receive finds the queue empty. Each poller runs one invocation at a time, so that is also the
+mapping's concurrency. Failed messages are not deleted and not touched: they come back after their
+visibility timeout, and the queue's redrive policy moves them to its dead-letter queue after
+maxReceiveCount receives.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -34,7 +40,7 @@ _EMPTY_SHORT_POLL_PAUSE_S = 0.1
 
 
 class SqsEventSource:
-    """Runs every enabled SQS event source mapping of a stack, one poller thread per mapping."""
+    """Runs every enabled SQS event source mapping of a stack, with pollers that scale with each queue's backlog."""
 
     def __init__(
         self,
@@ -43,20 +49,24 @@ class SqsEventSource:
         endpoint_url: str,
         *,
         poll_wait_s: int = 1,
+        default_concurrency: int = 10,
     ) -> None:
         if not 0 <= poll_wait_s <= 20:
             raise ValueError(f"poll_wait_s must be between 0 and 20 seconds, not {poll_wait_s}")
+        if default_concurrency < 1:
+            raise ValueError(f"default_concurrency must be at least 1, not {default_concurrency}")
+        self._default_concurrency = default_concurrency
         self._stack = stack
         self._invoker = invoker
         self._endpoint_url = endpoint_url
         # Short long-polls keep stop() prompt; an idle poller costs one request per poll_wait_s.
         self._poll_wait_s = poll_wait_s
         self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self._mappings: list[MappingPollers] = []
 
     def start(self) -> None:
-        """Starts one poller per enabled mapping."""
-        if self._threads:
+        """Starts the first poller of each enabled mapping."""
+        if self._mappings:
             raise RuntimeError("the SQS event source is already started")
         self._stop.clear()
         for function in self._stack.functions.values():
@@ -64,25 +74,29 @@ class SqsEventSource:
                 if not mapping.enabled:
                     logger.info("SQS mapping %s <- %s is disabled", function.logical_id, mapping.queue_arn)
                     continue
-                poller = SqsPoller(
+                pollers = MappingPollers(
                     function,
                     mapping,
+                    concurrency_limit(function, mapping, self._default_concurrency),
                     invoker=self._invoker,
                     client=self._new_client(),
                     region=self._stack.region,
                     stop=self._stop,
                     poll_wait_s=self._poll_wait_s,
                 )
-                thread = threading.Thread(target=poller.run, name=f"sqs-poller-{function.logical_id}", daemon=True)
-                thread.start()
-                self._threads.append(thread)
+                pollers.start()
+                self._mappings.append(pollers)
 
     def stop(self) -> None:
-        """Stops polling; a batch being delivered finishes first."""
+        """Stops polling; batches being delivered finish first."""
         self._stop.set()
-        for thread in self._threads:
-            thread.join()
-        self._threads = []
+        for pollers in self._mappings:
+            pollers.join()
+        self._mappings = []
+
+    def poller_counts(self) -> dict[str, int]:
+        """How many pollers each mapping runs now, by `function <- queue ARN`."""
+        return {f"{pollers.function_id} <- {pollers.queue_arn}": pollers.active for pollers in self._mappings}
 
     def _new_client(self) -> SQSClient:
         return boto3.client(
@@ -92,6 +106,100 @@ class SqsEventSource:
             aws_access_key_id="localcloud",
             aws_secret_access_key="localcloud",
         )
+
+
+def concurrency_limit(function: FunctionSpec, mapping: SqsEventSpec, default: int) -> int:
+    """The most batches of one mapping in flight at once: Lambda's MaximumConcurrency and reserved concurrency."""
+    limits = [limit for limit in (mapping.maximum_concurrency, function.reserved_concurrency) if limit is not None]
+    # A reserved concurrency of 0 throttles every invocation: one poller still receives, and the
+    # throttled messages come back after their visibility timeout, as on Lambda.
+    return max(1, min(limits)) if limits else default
+
+
+class MappingPollers:
+    """The poller threads of one mapping: the first always, more while the queue has a backlog, up to the limit."""
+
+    def __init__(
+        self,
+        function: FunctionSpec,
+        mapping: SqsEventSpec,
+        limit: int,
+        *,
+        invoker: Invoker,
+        client: SQSClient,
+        region: str,
+        stop: threading.Event,
+        poll_wait_s: int,
+    ) -> None:
+        self.function_id = function.logical_id
+        self.queue_arn = mapping.queue_arn
+        self._limit = limit
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._active = 0
+        self._receiving = 0
+        # boto3 clients are thread-safe: the pollers of a mapping share one.
+        self._new_poller = functools.partial(
+            SqsPoller,
+            function,
+            mapping,
+            invoker=invoker,
+            client=client,
+            region=region,
+            stop=stop,
+            poll_wait_s=poll_wait_s,
+            pollers=self,
+        )
+
+    @property
+    def active(self) -> int:
+        with self._lock:
+            return self._active
+
+    def start(self) -> None:
+        with self._lock:
+            self._spawn(first=True)
+
+    @contextmanager
+    def receiving(self) -> Iterator[None]:
+        """While a poller waits for messages, it is one the mapping has to spare."""
+        with self._lock:
+            self._receiving += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._receiving -= 1
+
+    def grow(self) -> None:
+        """One more poller when a batch came in while every other poller was busy with one, up to the limit."""
+        with self._lock:
+            if self._receiving == 0 and self._active < self._limit:
+                self._spawn(first=False)
+
+    def retire(self) -> None:
+        """An extra poller found the queue empty and stops."""
+        with self._lock:
+            self._active -= 1
+
+    def join(self) -> None:
+        while True:
+            with self._lock:
+                running = [thread for thread in self._threads if thread.is_alive()]
+                self._threads = running
+            if not running:
+                return
+            for thread in running:
+                thread.join()
+
+    def _spawn(self, *, first: bool) -> None:
+        poller = self._new_poller()
+        thread = threading.Thread(
+            target=poller.run, kwargs={"first": first}, name=f"sqs-poller-{self.function_id}", daemon=True
+        )
+        self._active += 1
+        self._threads.append(thread)
+        thread.start()
 
 
 class SqsPoller:
@@ -107,9 +215,11 @@ class SqsPoller:
         region: str,
         stop: threading.Event,
         poll_wait_s: int,
+        pollers: MappingPollers | None = None,
     ) -> None:
         self._function = function
         self._mapping = mapping
+        self._pollers = pollers
         self._invoker = invoker
         self._client = client
         self._region = region
@@ -117,13 +227,18 @@ class SqsPoller:
         self._poll_wait_s = poll_wait_s
         self._failing_with: str | None = None
 
-    def run(self) -> None:
-        """Polls until the stop event is set."""
+    def run(self, *, first: bool = True) -> None:
+        """Polls until the stop event is set; a poller that is not its mapping's first stops at an empty queue."""
         while not self._stop.is_set():
             try:
-                batch = self.collect_batch()
+                batch = self._collect_as_one_of_the_pollers()
                 if batch:
+                    if self._pollers is not None:
+                        self._pollers.grow()
                     self.deliver(batch)
+                elif not first and self._pollers is not None:
+                    self._pollers.retire()
+                    return
             except (BotoCoreError, ClientError) as error:
                 # A missing queue fails every second: say so once, not once a second.
                 if str(error) != self._failing_with:
@@ -133,8 +248,17 @@ class SqsPoller:
                 self._failing_with = str(error)
                 self._stop.wait(_ERROR_BACKOFF_S)
 
+    def _collect_as_one_of_the_pollers(self) -> list[MessageTypeDef]:
+        if self._pollers is None:
+            return self.collect_batch()
+        with self._pollers.receiving():
+            return self.collect_batch()
+
     def collect_batch(self) -> list[MessageTypeDef]:
-        """Receives until batch_size messages or the batching window ends (window 0: the first non-empty receive)."""
+        """Receives until batch_size messages or the batching window ends (window 0: the first non-empty receive).
+
+        Empty when one receive finds the queue empty.
+        """
         batch_size = self._mapping.batch_size
         # By message id: with a visibility timeout shorter than the window a message can come back
         # within the window, and only its latest receipt handle can delete it.
@@ -157,6 +281,9 @@ class SqsPoller:
                     _EMPTY_SHORT_POLL_PAUSE_S if window_ends_at is None else min(_EMPTY_SHORT_POLL_PAUSE_S, remaining_s)
                 )
                 self._stop.wait(pause_s)
+            if not messages:
+                # An empty queue: the caller polls again, or, if it is an extra poller, stops.
+                break
         return list(messages.values())
 
     def deliver(self, messages: Sequence[MessageTypeDef]) -> Invocation:

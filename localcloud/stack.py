@@ -190,7 +190,7 @@ class LocalCloud:
             web_console.start()
             self.web_console = web_console
             self._stops.append(web_console.stop)
-        sqs = SqsEventSource(stack, runtime, self.emulator.url)
+        sqs = SqsEventSource(stack, runtime, self.emulator.url, default_concurrency=config.function_concurrency)
         sqs.start()
         self._sqs = sqs
         self._stops.append(sqs.stop)

@@ -360,6 +360,7 @@ def test_function_events_become_api_sqs_and_schedule_specs(
             maximum_batching_window_s=2,
             report_batch_item_failures=True,
             enabled=True,
+            maximum_concurrency=4,
         ),
     )
     # And schedules keep their expression, state and input

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
@@ -15,7 +16,7 @@ import boto3
 import pytest
 
 from localcloud.spec import SqsEventSpec, StackSpec
-from localcloud.sqs_source import SqsEventSource, SqsPoller, batch_item_failures
+from localcloud.sqs_source import SqsEventSource, SqsPoller, batch_item_failures, concurrency_limit
 from tests.localcloud.in_process_invoker import Handler, InProcessInvoker
 from tests.localcloud.spec_builders import REGION, function_spec, stack_of
 
@@ -404,3 +405,88 @@ def test_batch_item_failures_follow_lambdas_rules(payload: object, failed: set[s
 
     # Then
     assert reported == failed
+
+
+class ConcurrencyProbe:
+    """A handler that holds each batch until released, recording how many batches run at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.running = 0
+        self.peak = 0
+        self.delivered: list[str] = []
+        self.release = threading.Event()
+
+    def __call__(self, event: object) -> None:
+        with self._lock:
+            self.running += 1
+            self.peak = max(self.peak, self.running)
+        self.release.wait(10)
+        with self._lock:
+            self.running -= 1
+            self.delivered += bodies(event)
+
+
+def test_concurrent_batches_grow_with_the_backlog_up_to_the_maximum_concurrency(
+    sqs: SQSClient,
+    make_queue: Callable[..., Queue],
+    start_source: Callable[[StackSpec, InProcessInvoker], SqsEventSource],
+) -> None:
+    # Given a backlog of 30 messages and a mapping of batch size 1 capped at 3 concurrent batches
+    queue = make_queue()
+    send(sqs, queue, *(f"m{index}" for index in range(30)))
+    probe = ConcurrencyProbe()
+    mapping = SqsEventSpec(queue_arn=queue.arn, queue_url=queue.url, batch_size=1, maximum_concurrency=3)
+    source = start_source(
+        stack_of(function_spec("Consumer", sqs_events=(mapping,))), InProcessInvoker({"Consumer": probe})
+    )
+
+    # When the pollers scale out while every batch is held
+    wait_until(lambda: probe.running == 3)
+    time.sleep(0.5)
+    probe.release.set()
+
+    # Then three batches ran at once, never more, and every message was delivered once
+    wait_until(lambda: len(probe.delivered) == 30)
+    assert probe.peak == 3
+    assert sorted(probe.delivered) == sorted(f"m{index}" for index in range(30))
+    # And once the queue is empty the mapping shrinks back to its first poller
+    wait_until(lambda: list(source.poller_counts().values()) == [1])
+
+
+def test_the_functions_reserved_concurrency_caps_its_mappings_batches(
+    sqs: SQSClient,
+    make_queue: Callable[..., Queue],
+    start_source: Callable[[StackSpec, InProcessInvoker], SqsEventSource],
+) -> None:
+    # Given a function with a reserved concurrency of 2 and a backlog
+    queue = make_queue()
+    send(sqs, queue, *(f"m{index}" for index in range(12)))
+    probe = ConcurrencyProbe()
+    mapping = SqsEventSpec(queue_arn=queue.arn, queue_url=queue.url, batch_size=1)
+    function = dataclasses.replace(function_spec("Consumer", sqs_events=(mapping,)), reserved_concurrency=2)
+    start_source(stack_of(function), InProcessInvoker({"Consumer": probe}))
+
+    # When every batch is held for a moment
+    wait_until(lambda: probe.running == 2)
+    time.sleep(0.5)
+    probe.release.set()
+
+    # Then no more than two ran at once
+    wait_until(lambda: len(probe.delivered) == 12)
+    assert probe.peak == 2
+
+
+@pytest.mark.parametrize(
+    ("maximum", "reserved", "limit"),
+    [(None, None, 10), (5, None, 5), (None, 3, 3), (5, 3, 3), (2, 8, 2), (None, 0, 1)],
+)
+def test_a_mappings_concurrency_is_the_lowest_of_its_caps(
+    maximum: int | None, reserved: int | None, limit: int
+) -> None:
+    mapping = SqsEventSpec(
+        queue_arn="arn:aws:sqs:eu-west-1:123456789012:q", queue_url="http://q", maximum_concurrency=maximum
+    )
+    function = dataclasses.replace(function_spec("Consumer"), reserved_concurrency=reserved)
+
+    assert concurrency_limit(function, mapping, default=10) == limit
