@@ -6,6 +6,7 @@ import base64
 import http.client
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -632,7 +633,10 @@ def test_observer_sees_each_exchange(start_gateway: StartGateway) -> None:
     response = requests.get(f"{gateway.url}/orders/5", timeout=10)
     requests.get(f"{gateway.url}/missing", timeout=10)
 
-    # Then
+    # Then, once the observer has run (after each response is sent)
+    deadline = time.monotonic() + 10
+    while len(exchanges) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
     served, missing = exchanges
     assert (served.method, served.path, served.status, served.function_logical_id) == ("GET", "/orders/5", 200, "Echo")
     assert served.request_id == response.headers["x-amzn-RequestId"]
