@@ -267,17 +267,21 @@ class HttpServer:
         event = self._next_event(connection, parser)
         if not isinstance(event, h11.Request):
             raise _Refused(400, _reason(400))
-        names = [name for name, _ in event.headers]
-        if b"transfer-encoding" in names and b"content-length" in names:
+        raw_headers = event.headers.raw_items()
+        # h11 has refused conflicting Content-Lengths and repeated Transfer-Encodings.
+        lowered = {name.lower(): value for name, value in raw_headers}
+        if b"transfer-encoding" in lowered and b"content-length" in lowered:
             raise _Refused(400, "Bad Request: Content-Length and Transfer-Encoding together")
+        if sum(1 for name, _ in raw_headers if name.lower() == b"host") > 1:
+            raise _Refused(400, "Bad Request: more than one Host header")
         target = event.target.decode("ascii", "replace")
         if not target.startswith("/"):
             raise _Refused(400, "Bad Request: the request target must be a path")
-        headers = tuple((name.decode("latin-1"), value.decode("latin-1")) for name, value in event.headers.raw_items())
-        host = next((value for name, value in headers if name.lower() == "host"), None)
+        headers = tuple((name.decode("latin-1"), value.decode("latin-1")) for name, value in raw_headers)
+        host = lowered[b"host"].decode("latin-1") if b"host" in lowered else None
         if not self._allowed_hosts.allows(host):
             raise _Refused(403, f"Forbidden: {host!r} is not a name of this local server")
-        length = next((int(value) for name, value in event.headers if name == b"content-length"), 0)
+        length = int(lowered.get(b"content-length", b"0"))
         if length > self._limits.max_body_bytes:
             raise _Refused(413, _reason(413))
         if parser.they_are_waiting_for_100_continue:
@@ -293,7 +297,7 @@ class HttpServer:
             client_ip=client_ip,
             protocol=f"HTTP/{event.http_version.decode('ascii')}",
         )
-        return request, _keeps_alive(event)
+        return request, _keeps_alive(event.http_version, lowered.get(b"connection", b""))
 
     def _receive_body(self, connection: socket.socket, parser: h11.Connection) -> bytes:
         chunks: list[bytes] = []
@@ -357,13 +361,11 @@ class HttpServer:
 _FRAMING_HEADERS = frozenset({"connection", "content-length", "transfer-encoding", "keep-alive", "date"})
 
 
-def _keeps_alive(request: h11.Request) -> bool:
-    connection = {
-        token.strip().lower() for name, value in request.headers if name == b"connection" for token in value.split(b",")
-    }
-    if request.http_version == b"1.0":
-        return b"keep-alive" in connection
-    return b"close" not in connection
+def _keeps_alive(http_version: bytes, connection_header: bytes) -> bool:
+    tokens = {token.strip().lower() for token in connection_header.split(b",")}
+    if http_version == b"1.0":
+        return b"keep-alive" in tokens
+    return b"close" not in tokens
 
 
 def _reason(status: int) -> str:

@@ -6,6 +6,7 @@ import base64
 import http.client
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,7 +18,6 @@ from localcloud.http_server import HttpRequest, HttpResponse
 from localcloud.spec import AuthorizerSpec, CorsSpec, StackSpec
 from tests.localcloud.in_process_invoker import Handler, InProcessInvoker, SimulatedCrash, SimulatedTimeout
 from tests.localcloud.spec_builders import ACCOUNT_ID, REGION, api_stack, route
-from tests.support.cloud import wait_for
 
 StartGateway = Callable[..., ApiGateway]
 
@@ -633,8 +633,11 @@ def test_observer_sees_each_exchange(start_gateway: StartGateway) -> None:
     response = requests.get(f"{gateway.url}/orders/5", timeout=10)
     requests.get(f"{gateway.url}/missing", timeout=10)
 
-    # Then: the observer hears of an exchange once its answer is sent, so it may trail the client
-    served, missing = wait_for(lambda: list(exchanges) if len(exchanges) == 2 else None, what="both exchanges")
+    # Then, once the observer has run (after each response is sent)
+    deadline = time.monotonic() + 10
+    while len(exchanges) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    served, missing = exchanges
     assert (served.method, served.path, served.status, served.function_logical_id) == ("GET", "/orders/5", 200, "Echo")
     assert served.request_id == response.headers["x-amzn-RequestId"]
     assert served.event is not None and served.event["pathParameters"] == {"id": "5"}

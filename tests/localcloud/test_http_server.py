@@ -102,6 +102,7 @@ POST_HEAD = "POST /echo HTTP/1.1\nHost: 127.0.0.1\nContent-Type: application/jso
             request(POST_HEAD + "Transfer-Encoding: gzip, chunked\n", b"3\r\nabc\r\n0\r\n\r\n"),
         ),
         ("a bare LF in the head", b"GET /echo HTTP/1.1\nHost: 127.0.0.1\n\n"),
+        ("two Host headers", request("GET /echo HTTP/1.1\nHost: 127.0.0.1\nHost: evil.example\n")),
         ("a body cut short", request(POST_HEAD + "Content-Length: 10\n", b"abc")),
     ],
 )
