@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from shop.domain.models import CreateOrderRequest, Health
+from shop.domain.permissions import Action
 from shop.entrypoints.http import MAX_BODY_BYTES, ApiRequest, ApiResponse, endpoint
 from shop.entrypoints.routes import HEALTH
 from shop.errors import Conflict, NotFound, Throttled, Unavailable
@@ -107,6 +109,43 @@ def test_a_protected_route_without_authorizer_context_is_a_401() -> None:
     event["requestContext"].pop("authorizer")
 
     assert call(whoami, event)["statusCode"] == 401
+
+
+def test_a_caller_whose_token_expired_is_a_401_even_if_the_gateway_cached_its_policy() -> None:
+    # Given an authorizer answer that API Gateway still serves from its cache, for a token past its `exp`
+    def whoami(request: ApiRequest) -> ApiResponse:
+        return ApiResponse(200, Health(), headers={"X-User": request.principal.user_id})
+
+    event = api_event("me", user_id="user-1")
+    event["requestContext"]["authorizer"]["expires_at"] = "1000000000"
+
+    # When the route reads the caller, Then it is refused as unauthenticated
+    assert call(whoami, event)["statusCode"] == 401
+
+
+def test_the_route_action_is_authorized_before_the_handler_runs() -> None:
+    # Given a customer calling a route whose action needs an admin
+    ran: list[str] = []
+
+    def create(request: ApiRequest) -> ApiResponse:
+        ran.append("handler")
+        return ApiResponse(201, Health())
+
+    admin_route = replace(HEALTH, public=False, action=Action.PRODUCT_WRITE)
+    handler = endpoint(admin_route)(create)
+
+    # When it is called
+    response = handler(api_event("me", user_id="user-1"), FakeLambdaContext())
+
+    # Then it answers a 403 problem and the handler never ran
+    assert response["statusCode"] == 403 and json_body(response)["status"] == 403
+    assert response["headers"]["Content-Type"] == "application/problem+json"
+    assert ran == []
+
+
+def test_a_protected_route_without_an_action_is_refused_at_import() -> None:
+    with pytest.raises(ValueError, match="names no action"):
+        endpoint(replace(HEALTH, public=False))
 
 
 def test_base64_bodies_are_decoded() -> None:

@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 from openapi_spec_validator import validate
 
+from shop.domain.permissions import required_roles
 from shop.entrypoints.openapi import build_document
 from shop.entrypoints.routes import LOGIN, READY, ROUTES, Route
 
@@ -45,12 +46,25 @@ def media_types(answer: dict[str, Any]) -> set[str]:
 def test_protected_routes_document_the_gateways_own_refusals_as_plain_json(route: Route) -> None:
     responses = responses_of(route)
 
-    for status in ("401", "403"):
-        assert responses[status]["content"] == {
-            "application/json": {"schema": {"$ref": "#/components/schemas/GatewayMessage"}}
-        }
+    assert responses["401"]["content"] == {
+        "application/json": {"schema": {"$ref": "#/components/schemas/GatewayMessage"}}
+    }
+    # 403: the gateway's own refusal, and the function's when the caller's roles do not allow the action.
+    assert responses["403"]["content"] == {
+        "application/json": {"schema": {"$ref": "#/components/schemas/GatewayMessage"}},
+        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}},
+    }
     # The authorizer failing answers {"message": null}; a handler's crash is a problem document.
     assert media_types(responses["500"]) == {"application/json", "application/problem+json"}
+
+
+@pytest.mark.parametrize("route", [route for route in ROUTES if not route.public], ids=lambda r: r.operation_id)
+def test_protected_routes_document_the_roles_their_action_requires(route: Route) -> None:
+    assert route.action is not None
+    operation = build_document("/dev")["paths"][route.path][route.method.lower()]
+
+    assert operation["x-required-roles"] == [role.value for role in required_roles(route.action)]
+    assert route.action.value in operation["description"]
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.operation_id)

@@ -75,6 +75,14 @@ class _Output(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+class Role(StrEnum):
+    """What a user may do is what their roles allow (`shop.domain.permissions`)."""
+
+    CUSTOMER = "customer"
+    SUPPORT = "support"
+    ADMIN = "admin"
+
+
 class OrderStatus(StrEnum):
     PENDING_PAYMENT = "pending_payment"
     PAID = "paid"
@@ -140,6 +148,9 @@ class Principal(_Output):
 
     user_id: str
     roles: tuple[str, ...] = ()
+    # The token's `exp` (epoch seconds): past it the caller's roles no longer count, even while
+    # API Gateway still serves the authorizer's cached answer.
+    expires_at: int | None = None
 
 
 class Order(_Output):

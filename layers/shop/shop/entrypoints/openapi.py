@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 
+from shop.domain.permissions import RULES, required_roles
 from shop.entrypoints.routes import ROUTES, Route
 
 TITLE = "Shop API"
@@ -98,6 +99,10 @@ def _operation(route: Route, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
     operation: dict[str, Any] = {"operationId": route.operation_id, "summary": route.summary}
     if route.public:
         operation["security"] = []
+    if route.action is not None:
+        roles = [role.value for role in required_roles(route.action)]
+        operation["x-required-roles"] = roles
+        operation["description"] = _roles_description(route, roles)
     parameters = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in _path_parameters(route.path)
@@ -124,6 +129,14 @@ def _operation(route: Route, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
         operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
     operation["responses"] = _responses(route, refs)
     return operation
+
+
+def _roles_description(route: Route, roles: list[str]) -> str:
+    assert route.action is not None
+    text = f"Requires one of the roles: {', '.join(roles)} (action `{route.action.value}`); otherwise 403."
+    if RULES[route.action].own_only:
+        text += " Only on the caller's own resources: anyone else's is a 404."
+    return text
 
 
 def _responses(route: Route, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from shop.domain.models import (
     RegisterRequest,
     User,
 )
+from shop.domain.permissions import Action
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,9 @@ class Route:
     query: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     public: bool = False
+    # What the caller does, in the permissions table: `endpoint` asks `authorize` for it before the
+    # handler runs. Every route behind the authorizer names one.
+    action: Action | None = None
     # Statuses the handler answers with problem details. What every route or the API Gateway in
     # front of it may answer besides (500, throttling, the authorizer's refusals) is added by
     # shop.entrypoints.openapi from the route's other fields.
@@ -79,7 +83,16 @@ LOGIN = Route(
     public=True,
     errors=(400, 401, 413, 422, 429, 503),
 )
-ME = Route("getMe", "GET", "/me", "MeFunction", "The caller's account", response=User, errors=(404, 503))
+ME = Route(
+    "getMe",
+    "GET",
+    "/me",
+    "MeFunction",
+    "The caller's account",
+    response=User,
+    action=Action.PROFILE_READ,
+    errors=(403, 404, 503),
+)
 CREATE_ORDER = Route(
     "createOrder",
     "POST",
@@ -89,7 +102,8 @@ CREATE_ORDER = Route(
     success_status=201,
     request_body=CreateOrderRequest,
     response=OrderView,
-    errors=(400, 413, 422, 503),
+    action=Action.ORDER_CREATE,
+    errors=(400, 403, 413, 422, 503),
     headers=(
         HeaderParameter(
             "Idempotency-Key", "Makes a retried request return the order the first one created", IdempotencyKey
@@ -103,7 +117,8 @@ GET_ORDER = Route(
     "GetOrderFunction",
     "One of the caller's orders",
     response=OrderView,
-    errors=(404, 503),
+    action=Action.ORDER_READ,
+    errors=(403, 404, 503),
 )
 LIST_ORDERS = Route(
     "listOrders",
@@ -113,7 +128,8 @@ LIST_ORDERS = Route(
     "The caller's orders, newest first",
     query=ListOrdersQuery,
     response=OrderPage,
-    errors=(400, 409, 422, 503),
+    action=Action.ORDER_LIST,
+    errors=(400, 403, 409, 422, 503),
 )
 HEALTH = Route(
     "health", "GET", "/health", "HealthFunction", "Liveness: answers without touching AWS", response=Health, public=True
