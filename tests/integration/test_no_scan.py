@@ -36,7 +36,18 @@ def test_no_route_issues_a_dynamodb_scan(
     invoke("list_orders", api_event("list_orders", user_id=user["id"], query={"limit": "1"}))
     invoke("list_orders", api_event("list_orders", user_id=user["id"], query={"status": "paid"}))
     invoke("ready", api_event("ready"))
+    admin = {"user_id": user["id"], "roles": "admin"}
+    invoke("create_product", api_event("create_product", **admin))
+    invoke("get_product", api_event("get_product"))
+    invoke("list_products", api_event("list_products"))
+    invoke("list_products", api_event("list_products", query={"q": "analytical"}))
+    invoke("update_product", api_event("update_product", **admin))
 
     dynamodb_calls = {call for call in aws_calls if call.startswith("dynamodb:")}
-    assert dynamodb_calls >= {"dynamodb:TransactWriteItems", "dynamodb:GetItem", "dynamodb:Query"}
+    assert dynamodb_calls >= {
+        "dynamodb:TransactWriteItems",
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:BatchGetItem",
+    }
     assert "dynamodb:Scan" not in dynamodb_calls

@@ -28,6 +28,18 @@ class Conflict(DomainError):
     title = "Conflict"
 
 
+class PreconditionFailed(DomainError):
+    """The If-Match header names a version that is no longer the current one."""
+
+    title = "Precondition failed"
+
+
+class PreconditionRequired(DomainError):
+    """The change needs an If-Match header naming the version it was made against."""
+
+    title = "Precondition required"
+
+
 class IdempotencyKeyMismatch(DomainError):
     """The Idempotency-Key was first used with another request body."""
 

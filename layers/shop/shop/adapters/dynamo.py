@@ -14,6 +14,13 @@ Access patterns, and the key or index that serves each without a Scan:
 | orders stuck in pending_payment           | Query GSI | `PendingPayments` (sparse): `PENDING`, last dispatch  |
 | replay of an Idempotency-Key              | GetItem   | pk `USER#<user>`, sk `IDEMPOTENCY#<key>` (TTL)        |
 | one email per (user or order, kind)       | cond. Put | pk `USER#<user>`, sk `SENT_EMAIL#<kind>[#<order>]`    |
+| a product and its stock (sku unique)      | Transact  | Put `PRODUCT#<sku>/PRODUCT` + `/STOCK` if absent      |
+| a product with its stock                  | Query     | pk `PRODUCT#<sku>` (both items)                       |
+| active products by sku prefix             | Query GSI | `CatalogBySku` (sparse): `CATALOG`, lower-case sku    |
+| active products by name prefix            | Query GSI | `CatalogByName` (sparse): `CATALOG`, case-folded name |
+
+Stock lives on its own item beside the product (`shop.adapters.products`): orders decrement it
+without writing the catalog indexes, whose one `CATALOG` partition then only takes catalog edits.
 
 The PendingPayments sort key is the order's creation time, moved forward each time the
 maintenance sweep dispatches it again (`shop.adapters.order_ledger`). Order ids are ULIDs, so sort keys
@@ -42,6 +49,11 @@ BY_USER_STATUS_INDEX = "ByUserStatus"
 PENDING_PAYMENTS_INDEX = "PendingPayments"
 PENDING_PARTITION = "PENDING"
 TTL_ATTRIBUTE = "expires_at"
+CATALOG_BY_SKU_INDEX = "CatalogBySku"
+CATALOG_BY_NAME_INDEX = "CatalogByName"
+CATALOG_PARTITION = "CATALOG"
+PRODUCT_SK = "PRODUCT"
+STOCK_SK = "STOCK"
 
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
@@ -53,6 +65,10 @@ def user_pk(user_id: str) -> str:
 
 def order_sk(order_id: str) -> str:
     return f"ORDER#{order_id}"
+
+
+def product_pk(sku: str) -> str:
+    return f"PRODUCT#{sku}"
 
 
 def status_partition(user_id: str, status: OrderStatus) -> str:

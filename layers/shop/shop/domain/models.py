@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -15,6 +15,7 @@ from pydantic import (
     StrictInt,
     StringConstraints,
     WithJsonSchema,
+    model_validator,
 )
 
 ALLOWED_CURRENCIES = ("USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF", "SEK", "NOK", "DKK")
@@ -184,6 +185,82 @@ class OrderView(_Output):
 
 class OrderPage(_Output):
     items: list[OrderView]
+    next_cursor: str | None
+
+
+ProductName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"\S")]
+ProductDescription = Annotated[str, StringConstraints(max_length=2000)]
+Price = Annotated[StrictInt, Field(ge=1, le=10_000_000, description="Minor units of the currency"), AcceptWholeFloats]
+StockLevel = Annotated[StrictInt, Field(ge=0, le=1_000_000_000, description="Units on hand"), AcceptWholeFloats]
+StockDelta = Annotated[
+    StrictInt,
+    Field(ge=-1_000_000_000, le=1_000_000_000, description="Units added (or, negative, taken away); never below 0"),
+    AcceptWholeFloats,
+]
+# A prefix of a sku or of a product name, matched without regard to case.
+SearchPrefix = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"\S")]
+
+
+def search_key(text: str) -> str:
+    """How skus, names and search prefixes are compared: case-folded."""
+    return text.casefold()
+
+
+class CreateProductRequest(_Input):
+    sku: Sku
+    name: ProductName
+    description: ProductDescription = ""
+    price: Price
+    currency: Currency
+    stock: StockLevel = 0
+    active: bool = True
+
+
+class UpdateProductRequest(_Input):
+    """The fields to change; `stock_delta` adjusts the units on hand by a difference, never to a value."""
+
+    name: ProductName | None = None
+    description: ProductDescription | None = None
+    price: Price | None = None
+    currency: Currency | None = None
+    active: bool | None = None
+    stock_delta: StockDelta | None = None
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> Self:
+        if not self.model_fields_set or all(getattr(self, name) is None for name in self.model_fields_set):
+            raise ValueError("name at least one field to change")
+        return self
+
+
+class ListProductsQuery(_Input):
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    cursor: Annotated[str | None, StringConstraints(max_length=2048)] = None
+    q: SearchPrefix | None = None
+
+
+class Product(_Output):
+    """A catalog entry; `version` counts its changes and is its ETag."""
+
+    sku: str
+    name: str
+    description: str
+    price: int
+    currency: Currency
+    active: bool
+    version: int
+    created_at: str
+    updated_at: str
+
+
+class ProductView(Product):
+    """A product with its units on hand."""
+
+    stock: int
+
+
+class ProductPage(_Output):
+    items: list[ProductView]
     next_cursor: str | None
 
 

@@ -10,12 +10,14 @@ from shop.adapters.aws_clients import dynamodb_client, secrets_client, sqs_clien
 from shop.adapters.dynamo import DynamoOrderRepository, DynamoUserRepository
 from shop.adapters.login_attempts import DynamoLoginAttempts
 from shop.adapters.passwords import PasswordHasher
+from shop.adapters.products import DynamoProductRepository
 from shop.adapters.secret_values import CachedSecret
 from shop.adapters.signing_keys import SecretsManagerSigningKey
 from shop.adapters.sqs import SqsJobQueue
 from shop.domain.clock import SystemClock
 from shop.entrypoints.settings import Settings
 from shop.service_layer.accounts import AccountService, LoginService, RegistrationService
+from shop.service_layer.catalog import CatalogService
 from shop.service_layer.cursors import CursorCodec
 from shop.service_layer.orders import OrderService
 from shop.service_layer.ports import LoginFailureLimit
@@ -80,3 +82,9 @@ def order_service(settings: Settings) -> OrderService:
 def readiness_probe(settings: Settings) -> ReadinessProbe:
     queues = {"payments": settings.payments_queue_url, "notifications": settings.notifications_queue_url}
     return ReadinessProbe(dynamodb_client(), settings.table_name, sqs_client(), queues)
+
+
+def catalog_service(settings: Settings) -> CatalogService:
+    return CatalogService(
+        DynamoProductRepository(dynamodb_client(), settings.table_name), CursorCodec(signing_key(settings)), _CLOCK
+    )

@@ -111,7 +111,7 @@ def _operation(route: Route, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
         {
             "name": header.name,
             "in": "header",
-            "required": False,
+            "required": header.required,
             "description": header.description,
             "schema": TypeAdapter(header.value_type).json_schema(),
         }
@@ -166,6 +166,10 @@ def _responses(route: Route, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
         gateway |= _BODY_ROUTE_GATEWAY_ANSWERS
     for status, description in gateway.items():
         add(status, _GATEWAY_JSON, {"$ref": "#/components/schemas/GatewayMessage"}, description)
+    if route.etag:
+        answers[route.success_status]["headers"] = {
+            "ETag": {"description": "The product's version, for If-Match", "schema": {"type": "string"}}
+        }
     if 429 in route.errors:
         answers[429]["headers"] = {
             "Retry-After": {

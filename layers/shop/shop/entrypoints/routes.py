@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, StringConstraints
 
 from shop.domain.models import (
     AccessToken,
     CreateOrderRequest,
+    CreateProductRequest,
     Health,
     IdempotencyKey,
     ListOrdersQuery,
+    ListProductsQuery,
     LoginRequest,
     OrderPage,
     OrderView,
+    ProductPage,
+    ProductView,
     Readiness,
     RegisterRequest,
+    UpdateProductRequest,
     User,
 )
 from shop.domain.permissions import Action
@@ -30,6 +35,7 @@ class HeaderParameter:
     name: str
     description: str
     value_type: Any
+    required: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,8 @@ class Route:
     headers: tuple[HeaderParameter, ...] = ()
     # Non-JSON answers (the docs page) name their media type here.
     media_type: str = "application/json"
+    # The success answer carries an ETag header (the product's version).
+    etag: bool = False
 
 
 REGISTER = Route(
@@ -149,4 +157,76 @@ DOCS = Route(
     "docs", "GET", "/docs", "DocsFunction", "Interactive API documentation", public=True, media_type="text/html"
 )
 
-ROUTES = (REGISTER, LOGIN, ME, CREATE_ORDER, GET_ORDER, LIST_ORDERS, HEALTH, READY, OPENAPI, DOCS)
+LIST_PRODUCTS = Route(
+    "listProducts",
+    "GET",
+    "/products",
+    "ListProductsFunction",
+    "Active products by sku; `q` keeps those whose sku or name starts with it (sku matches first)",
+    query=ListProductsQuery,
+    response=ProductPage,
+    public=True,
+    errors=(400, 409, 422, 503),
+)
+GET_PRODUCT = Route(
+    "getProduct",
+    "GET",
+    "/products/{sku}",
+    "GetProductFunction",
+    "One product with its stock, active or not; the ETag is its version",
+    response=ProductView,
+    public=True,
+    errors=(404, 503),
+    etag=True,
+)
+CREATE_PRODUCT = Route(
+    "createProduct",
+    "POST",
+    "/products",
+    "CreateProductFunction",
+    "Add a product to the catalog",
+    success_status=201,
+    request_body=CreateProductRequest,
+    response=ProductView,
+    action=Action.PRODUCT_WRITE,
+    errors=(400, 403, 409, 413, 422, 503),
+    etag=True,
+)
+UPDATE_PRODUCT = Route(
+    "updateProduct",
+    "PATCH",
+    "/products/{sku}",
+    "UpdateProductFunction",
+    "Change a product (`active: false` deactivates it) or adjust its stock by a delta",
+    request_body=UpdateProductRequest,
+    response=ProductView,
+    action=Action.PRODUCT_WRITE,
+    # 409: the stock delta would take the stock below zero.
+    errors=(400, 403, 404, 409, 412, 413, 422, 428, 503),
+    headers=(
+        HeaderParameter(
+            "If-Match",
+            "The product's ETag as last read: a stale one is a 412, none a 428",
+            Annotated[str, StringConstraints(min_length=1, max_length=100)],
+            required=True,
+        ),
+    ),
+    etag=True,
+)
+
+ROUTES = (
+    REGISTER,
+    LOGIN,
+    ME,
+    CREATE_ORDER,
+    GET_ORDER,
+    LIST_ORDERS,
+    HEALTH,
+    READY,
+    OPENAPI,
+    DOCS,
+    LIST_PRODUCTS,
+    GET_PRODUCT,
+    CREATE_PRODUCT,
+    UPDATE_PRODUCT,
+)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Literal, Protocol
 
 from shop.domain.jobs import ChargeOrder, EmailKind, SendEmail
-from shop.domain.models import Credential, Order, OrderStatus, OrderStatusEvent, User
+from shop.domain.models import Credential, Order, OrderStatus, OrderStatusEvent, Product, ProductView, User
 
 DynamoKey = dict[str, dict[str, str]]
 
@@ -279,3 +279,44 @@ class QueueMonitor(Protocol):
     """Reads queue depths."""
 
     def visible_messages(self, queue_url: str) -> int: ...
+
+
+@dataclass(frozen=True)
+class ProductSlice:
+    """One page of an index Query: the products, and where the next page starts."""
+
+    products: list[Product]
+    last_key: DynamoKey | None
+
+
+@dataclass(frozen=True)
+class ProductChanges:
+    """A PATCH as the store applies it: new field values (product and index attributes) and a stock delta."""
+
+    fields: Mapping[str, object]
+    stock_delta: int | None
+
+
+CatalogIndex = Literal["sku", "name"]
+
+
+class ProductRepository(Protocol):
+    """Products (`PRODUCT#<sku>/PRODUCT`) and their stock (`PRODUCT#<sku>/STOCK`)."""
+
+    def add(self, product: Product, stock: int) -> None:
+        """Store both or neither; raise `Conflict` when the sku exists."""
+
+    def get(self, sku: str, *, consistent: bool = False) -> ProductView | None:
+        """The product with its stock, in one read of its partition."""
+
+    def update(self, sku: str, expected_version: int, changes: ProductChanges, at: datetime) -> ProductView:
+        """Apply the changes if the product is at `expected_version` and stock stays at 0 or above.
+
+        Raise `NotFound`, `PreconditionFailed` (another version), or `Conflict` (stock would go negative).
+        """
+
+    def page(self, index: CatalogIndex, prefix: str | None, limit: int, after: DynamoKey | None) -> ProductSlice:
+        """Active products in the index's order, optionally those whose key starts with `prefix` (lower case)."""
+
+    def stock_of(self, skus: Sequence[str]) -> dict[str, int]:
+        """Units on hand of each sku, in one batch read."""
