@@ -45,6 +45,8 @@ def test_the_table_has_ttl_and_the_indexes_the_access_patterns_need(stack: Stack
     assert {index["IndexName"] for index in table["GlobalSecondaryIndexes"]} == {
         "ByUserStatus",
         "PendingPayments",
+        "OrdersByStatus",
+        "OrderById",
         "CatalogBySku",
         "CatalogByName",
     }

@@ -30,3 +30,18 @@ def conditional_write[R](write: Callable[[], R], store: str) -> R | ConditionNot
         raise Unavailable(f"{store} is unavailable") from exc
     except BotoCoreError as exc:
         raise Unavailable(f"{store} is unavailable") from exc
+
+
+TRANSACTION_CANCELED = "TransactionCanceledException"
+
+
+def failed_conditions(exc: ClientError) -> list[int]:
+    """The positions of a cancelled transaction's items whose condition failed; [] for any other error.
+
+    A transaction cancelled only by contention (TransactionConflict) or throttling has none: it
+    is worth a retry, not a 409.
+    """
+    if exc.response["Error"]["Code"] != TRANSACTION_CANCELED:
+        return []
+    reasons = exc.response.get("CancellationReasons", [])
+    return [position for position, reason in enumerate(reasons) if reason.get("Code") == "ConditionalCheckFailed"]

@@ -12,6 +12,8 @@ Access patterns, and the key or index that serves each without a Scan:
 | a user's orders, newest first             | Query     | pk `USER#<user>`, sk begins_with `ORDER#`, descending |
 | a user's orders in one status, newest 1st | Query GSI | `ByUserStatus`: `USER#<user>#<status>`, `ORDER#<id>`  |
 | orders stuck in pending_payment           | Query GSI | `PendingPayments` (sparse): `PENDING`, last dispatch  |
+| all customers' orders in one status (ops) | Query GSI | `OrdersByStatus`: `ORDERSTATUS#<status>`, `ORDER#<id>` |
+| one order by id, without its user (ops)   | Query GSI | `OrderById`: `ORDER#<id>`                             |
 | replay of an Idempotency-Key              | GetItem   | pk `USER#<user>`, sk `IDEMPOTENCY#<key>` (TTL)        |
 | one email per (user or order, kind)       | cond. Put | pk `USER#<user>`, sk `SENT_EMAIL#<kind>[#<order>]`    |
 | a product and its stock (sku unique)      | Transact  | Put `PRODUCT#<sku>/PRODUCT` + `/STOCK` if absent      |
@@ -46,6 +48,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
 BY_USER_STATUS_INDEX = "ByUserStatus"
+ORDERS_BY_STATUS_INDEX = "OrdersByStatus"
+ORDER_BY_ID_INDEX = "OrderById"
 PENDING_PAYMENTS_INDEX = "PendingPayments"
 PENDING_PARTITION = "PENDING"
 TTL_ATTRIBUTE = "expires_at"
@@ -73,6 +77,24 @@ def product_pk(sku: str) -> str:
 
 def status_partition(user_id: str, status: OrderStatus) -> str:
     return f"USER#{user_id}#{status.value}"
+
+
+def all_orders_status_partition(status: OrderStatus) -> str:
+    return f"ORDERSTATUS#{status.value}"
+
+
+def status_attributes(status: OrderStatus, *, user_id: str) -> dict[str, str]:
+    """Every attribute a write that changes an order's status must SET, `status` included.
+
+    The status is part of two index keys: `gsi1pk` (the owner's orders in one status, ByUserStatus)
+    and `gsi3pk` (everyone's orders in one status, OrdersByStatus). A transition that SETs these
+    three together keeps both indexes true. (Leaving pending_payment also REMOVEs gsi2pk, gsi2sk.)
+    """
+    return {
+        "status": status.value,
+        "gsi1pk": status_partition(user_id, status),
+        "gsi3pk": all_orders_status_partition(status),
+    }
 
 
 def to_item(values: dict[str, Any]) -> dict[str, AttributeValueTypeDef]:
@@ -108,8 +130,12 @@ def order_item(order: Order) -> dict[str, AttributeValueTypeDef]:
             "sk": order_sk(order.id),
             "entity": "order",
             **values,
-            "gsi1pk": status_partition(order.user_id, order.status),
+            **status_attributes(order.status, user_id=order.user_id),
             "gsi1sk": order_sk(order.id),
+            # OrdersByStatus shares gsi3pk's partition per status across every customer; OrderById
+            # finds the order from its id alone (operators, refunds).
+            "gsi3sk": order_sk(order.id),
+            "gsi4pk": order_sk(order.id),
             "gsi2pk": PENDING_PARTITION if pending else None,
             "gsi2sk": order.created_at if pending else None,
         }

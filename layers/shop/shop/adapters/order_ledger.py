@@ -20,7 +20,7 @@ from shop.adapters.dynamo import (
     from_item,
     order_from_item,
     order_sk,
-    status_partition,
+    status_attributes,
     to_item,
     unavailable,
     user_pk,
@@ -67,17 +67,18 @@ class DynamoOrderLedger:
 
     def settle(self, order: Order, outcome: ChargeOutcome, at: datetime) -> Order:
         status = OrderStatus.PAID if isinstance(outcome, Charged) else OrderStatus.PAYMENT_FAILED
+        transition = status_attributes(status, user_id=order.user_id)
         assignments = {
-            "#status": (":status", status.value),
+            "#status": (":status", transition.pop("status")),
+            **{name: (f":{name}", value) for name, value in transition.items()},
             "updated_at": (":now", isoformat(at)),
-            "gsi1pk": (":partition", status_partition(order.user_id, status)),
             "payment_id": (":payment", outcome.payment_id),
             "failure_code": (":code", None if isinstance(outcome, Charged) else outcome.code),
         }
         present = {name: pair for name, pair in assignments.items() if pair[1] is not None}
         update = "SET " + ", ".join(f"{name} = {placeholder}" for name, (placeholder, _) in present.items())
         # Leaving the pending state also leaves the PendingPayments index and moves the order to
-        # its new status partition of ByUserStatus, in the same single-item write.
+        # its new status partitions of ByUserStatus and OrdersByStatus, in the same single-item write.
         attributes = self._update(
             order,
             f"{update} REMOVE gsi2pk, gsi2sk",
@@ -92,7 +93,12 @@ class DynamoOrderLedger:
         return stored
 
     def hold_for_review(self, order: Order, reason: str) -> None:
-        self._update(order, "SET review_reason = :reason REMOVE gsi2pk, gsi2sk", {":reason": reason})
+        # A decision taken on an earlier hold is cleared: this one waits for its own.
+        self._update(
+            order,
+            "SET review_reason = :reason REMOVE gsi2pk, gsi2sk, review_decision, reviewed_by",
+            {":reason": reason},
+        )
 
     def pending_before(self, cutoff: datetime, limit: int) -> list[PendingOrderKey]:
         found: list[PendingOrderKey] = []

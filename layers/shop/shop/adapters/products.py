@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from shop.adapters.conditional_writes import failed_conditions
 from shop.adapters.dynamo import (
     CATALOG_BY_NAME_INDEX,
     CATALOG_BY_SKU_INDEX,
@@ -39,7 +40,6 @@ _INDEXES: dict[CatalogIndex, tuple[str, str]] = {
     "sku": (CATALOG_BY_SKU_INDEX, "catalog_sku"),
     "name": (CATALOG_BY_NAME_INDEX, "catalog_name"),
 }
-_CONDITION_FAILED = "ConditionalCheckFailed"
 # BatchGetItem takes at most 100 keys per call.
 _BATCH_LIMIT = 100
 
@@ -85,7 +85,7 @@ class DynamoProductRepository:
                 ]
             )
         except ClientError as exc:
-            if _failed_conditions(exc):
+            if failed_conditions(exc):
                 raise Conflict(f"a product with sku {product.sku} already exists") from exc
             raise unavailable(exc) from exc
         except BotoCoreError as exc:
@@ -140,7 +140,7 @@ class DynamoProductRepository:
             # would take the stock below zero leaves the product unchanged.
             self._client.transact_write_items(TransactItems=items)
         except ClientError as exc:
-            failed = _failed_conditions(exc)
+            failed = failed_conditions(exc)
             if not failed:
                 raise unavailable(exc) from exc
             raise self._why_refused(sku, expected_version, changes, failed) from exc
@@ -228,11 +228,3 @@ class DynamoProductRepository:
 
 
 _ABSENT = "attribute_not_exists(pk)"
-
-
-def _failed_conditions(exc: ClientError) -> list[int]:
-    """The positions of a cancelled transaction's items whose condition failed; [] for any other error."""
-    if exc.response["Error"]["Code"] != "TransactionCanceledException":
-        return []
-    reasons = exc.response.get("CancellationReasons", [])
-    return [position for position, reason in enumerate(reasons) if reason.get("Code") == _CONDITION_FAILED]

@@ -264,6 +264,53 @@ class ProductPage(_Output):
     next_cursor: str | None
 
 
+class AdminListOrdersQuery(_Input):
+    status: OrderStatus
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    cursor: Annotated[str | None, StringConstraints(max_length=2048)] = None
+
+
+class AdminOrderView(Order):
+    """An order as operators see it: whose it is, how its payment went, and any hold for review."""
+
+    payment_id: str | None = None
+    failure_code: str | None = None
+    charge_attempted_at: str | None = None
+    # Set while a person must decide (POST /admin/orders/{id}/resolve); kept afterwards with the decision.
+    review_reason: str | None = None
+    review_decision: Literal["retry", "fail"] | None = None
+    reviewed_by: str | None = None
+
+    @property
+    def held_for_review(self) -> bool:
+        return (
+            self.status is OrderStatus.PENDING_PAYMENT and self.review_reason is not None and not self.review_decision
+        )
+
+
+class AdminOrderPage(_Output):
+    items: list[AdminOrderView]
+    next_cursor: str | None
+
+
+class ResolveOrderRequest(_Input):
+    """What to do with an order held for review: charge it again, or fail it."""
+
+    action: Literal["retry", "fail"]
+
+
+class SetRolesRequest(_Input):
+    """The user's roles from now on: the whole set, replacing the old one."""
+
+    roles: Annotated[list[Role], Field(max_length=len(Role))]
+
+    @model_validator(mode="after")
+    def _no_repeats(self) -> Self:
+        if len(set(self.roles)) != len(self.roles):
+            raise ValueError("name each role once")
+        return self
+
+
 class Health(_Output):
     status: Literal["ok"] = "ok"
 

@@ -9,6 +9,9 @@ from pydantic import BaseModel, StringConstraints
 
 from shop.domain.models import (
     AccessToken,
+    AdminListOrdersQuery,
+    AdminOrderPage,
+    AdminOrderView,
     CreateOrderRequest,
     CreateProductRequest,
     Health,
@@ -22,6 +25,8 @@ from shop.domain.models import (
     ProductView,
     Readiness,
     RegisterRequest,
+    ResolveOrderRequest,
+    SetRolesRequest,
     UpdateProductRequest,
     User,
 )
@@ -213,6 +218,50 @@ UPDATE_PRODUCT = Route(
     ),
     etag=True,
 )
+ADMIN_LIST_ORDERS = Route(
+    "adminListOrders",
+    "GET",
+    "/admin/orders",
+    "AdminListOrdersFunction",
+    "Every customer's orders in one status, newest first",
+    query=AdminListOrdersQuery,
+    response=AdminOrderPage,
+    action=Action.ADMIN_ORDERS_READ,
+    errors=(400, 403, 409, 422, 503),
+)
+ADMIN_GET_ORDER = Route(
+    "adminGetOrder",
+    "GET",
+    "/admin/orders/{order_id}",
+    "AdminGetOrderFunction",
+    "Any customer's order, with its payment and review details",
+    response=AdminOrderView,
+    action=Action.ADMIN_ORDERS_READ,
+    errors=(403, 404, 503),
+)
+RESOLVE_ORDER = Route(
+    "resolveOrder",
+    "POST",
+    "/admin/orders/{order_id}/resolve",
+    "ResolveOrderFunction",
+    "Decide an order held for review: `retry` charges it again, `fail` ends it in payment_failed",
+    request_body=ResolveOrderRequest,
+    response=AdminOrderView,
+    action=Action.ADMIN_ORDERS_RESOLVE,
+    # 409: the order is not (or no longer) held for review.
+    errors=(400, 403, 404, 409, 413, 422, 503),
+)
+SET_USER_ROLES = Route(
+    "setUserRoles",
+    "PUT",
+    "/admin/users/{user_id}/roles",
+    "SetUserRolesFunction",
+    "Replace a user's roles; they apply to the user's next token (see the README on revocation)",
+    request_body=SetRolesRequest,
+    response=User,
+    action=Action.USER_ROLES_WRITE,
+    errors=(400, 403, 404, 409, 413, 422, 503),
+)
 
 ROUTES = (
     REGISTER,
@@ -229,4 +278,8 @@ ROUTES = (
     GET_PRODUCT,
     CREATE_PRODUCT,
     UPDATE_PRODUCT,
+    ADMIN_LIST_ORDERS,
+    ADMIN_GET_ORDER,
+    RESOLVE_ORDER,
+    SET_USER_ROLES,
 )

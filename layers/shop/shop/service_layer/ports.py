@@ -8,7 +8,16 @@ from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from shop.domain.jobs import ChargeOrder, EmailKind, SendEmail
-from shop.domain.models import Credential, Order, OrderStatus, OrderStatusEvent, Product, ProductView, User
+from shop.domain.models import (
+    AdminOrderView,
+    Credential,
+    Order,
+    OrderStatus,
+    OrderStatusEvent,
+    Product,
+    ProductView,
+    User,
+)
 
 DynamoKey = dict[str, dict[str, str]]
 
@@ -320,3 +329,36 @@ class ProductRepository(Protocol):
 
     def stock_of(self, skus: Sequence[str]) -> dict[str, int]:
         """Units on hand of each sku, in one batch read."""
+
+
+@dataclass(frozen=True)
+class AdminOrderSlice:
+    orders: list[AdminOrderView]
+    last_key: DynamoKey | None
+
+
+ReviewDecision = Literal["retry", "fail"]
+
+
+class AdminOrderStore(Protocol):
+    """Every customer's orders, as operators read them and settle the ones held for review."""
+
+    def by_status(self, status: OrderStatus, *, limit: int, after: DynamoKey | None) -> AdminOrderSlice:
+        """Orders in one status across all customers, newest first (an index Query, never a Scan)."""
+
+    def find(self, order_id: str) -> AdminOrderView | None:
+        """The order with this id, whoever owns it."""
+
+    def resolve(self, order: AdminOrderView, decision: ReviewDecision, by: str, at: datetime) -> AdminOrderView | None:
+        """Record the decision on an order still held for review; None when it is not held (any more)."""
+
+
+class UserRoleStore(Protocol):
+    """Users' roles, on the profile and on the credential that login reads them from."""
+
+    def set_roles(
+        self, user_id: str, roles: tuple[str, ...], *, expected: tuple[str, ...] | None = None
+    ) -> User | None:
+        """Replace the roles (if login still reads `expected`, when given); None when the user does not exist."""
+
+    def credential_for(self, email: str) -> Credential | None: ...
