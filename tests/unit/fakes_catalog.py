@@ -7,9 +7,17 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from shop.domain.clock import isoformat
-from shop.domain.models import Product, ProductView, search_key
+from shop.domain.models import AdminOrderView, Credential, OrderStatus, Product, ProductView, User, search_key
 from shop.errors import Conflict, NotFound, PreconditionFailed
-from shop.service_layer.ports import CatalogIndex, DynamoKey, ProductChanges, ProductSlice
+from shop.service_layer.ports import (
+    AdminOrderSlice,
+    CatalogIndex,
+    DynamoKey,
+    ProductChanges,
+    ProductSlice,
+    ReviewDecision,
+)
+from tests.unit.fakes import InMemoryUsers
 
 
 class InMemoryProducts:
@@ -63,3 +71,54 @@ class InMemoryProducts:
 
     def stock_of(self, skus: Sequence[str]) -> dict[str, int]:
         return {sku: self.stock[sku] for sku in skus}
+
+
+class InMemoryAdminOrders:
+    """Every customer's orders with their operator fields, and review decisions as the adapter takes them."""
+
+    def __init__(self) -> None:
+        self.orders: dict[str, AdminOrderView] = {}
+
+    def by_status(self, status: OrderStatus, *, limit: int, after: DynamoKey | None) -> AdminOrderSlice:
+        listed = sorted((o for o in self.orders.values() if o.status is status), key=lambda o: o.id, reverse=True)
+        if after is not None:
+            listed = [order for order in listed if order.id < after["sk"]["S"]]
+        page = listed[:limit]
+        last_key = {"sk": {"S": page[-1].id}} if len(page) == limit else None
+        return AdminOrderSlice(orders=page, last_key=last_key)
+
+    def find(self, order_id: str) -> AdminOrderView | None:
+        return self.orders.get(order_id)
+
+    def resolve(self, order: AdminOrderView, decision: ReviewDecision, by: str, at: datetime) -> AdminOrderView | None:
+        stored = self.orders[order.id]
+        if not stored.held_for_review:
+            return None
+        changes: dict[str, object] = {"review_decision": decision, "reviewed_by": by, "updated_at": isoformat(at)}
+        if decision == "fail":
+            changes["status"] = OrderStatus.PAYMENT_FAILED
+        else:
+            changes["charge_attempted_at"] = None
+        self.orders[order.id] = stored.model_copy(update=changes)
+        return self.orders[order.id]
+
+
+class InMemoryUserRoles:
+    def __init__(self, users: InMemoryUsers) -> None:
+        self._users = users
+
+    def set_roles(
+        self, user_id: str, roles: tuple[str, ...], *, expected: tuple[str, ...] | None = None
+    ) -> User | None:
+        user = self._users.users.get(user_id)
+        if user is None:
+            return None
+        credential = self._users.credentials[user.email]
+        if expected is not None and credential.roles != expected:
+            raise Conflict("the account's roles changed meanwhile")
+        self._users.credentials[user.email] = credential.model_copy(update={"roles": roles})
+        self._users.users[user_id] = user.model_copy(update={"roles": roles})
+        return self._users.users[user_id]
+
+    def credential_for(self, email: str) -> Credential | None:
+        return self._users.credentials.get(email)
