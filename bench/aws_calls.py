@@ -37,6 +37,7 @@ from bench.common import (
 from localcloud.payments import PaymentProvider
 from localcloud.provision import provision
 from localcloud.spec import FunctionSpec, StackSpec
+from shop.adapters.order_ledger import DynamoOrderLedger
 from tests.support.events import FakeLambdaContext, api_event, load_event
 
 REGION = "us-east-1"
@@ -99,6 +100,39 @@ OPERATIONS = {
             ("dynamodb:Query",),
             "one page of the owner's partition, newest first",
             {"secretsmanager:GetSecretValue": SIGNING_KEY + "; the next cursor is signed with it"},
+        ),
+        Operation(
+            "create product", ("dynamodb:TransactWriteItems",), "the product and its stock item, both conditional"
+        ),
+        Operation("get product", ("dynamodb:Query",), "the product and its stock: one Query of the sku's partition"),
+        Operation(
+            "list products (a full page and a next cursor)",
+            ("dynamodb:Query", "dynamodb:BatchGetItem"),
+            "one page of the sparse CatalogBySku index; the page's stock items in one batch",
+            {"secretsmanager:GetSecretValue": SIGNING_KEY + "; the next cursor is signed with it"},
+        ),
+        Operation(
+            "update product (If-Match and a stock delta)",
+            ("dynamodb:TransactWriteItems", "dynamodb:Query"),
+            "the versioned product update and the floored stock update in one transaction; the product read back "
+            "(a transaction returns no attributes)",
+        ),
+        Operation(
+            "admin list orders (a full page and a next cursor)",
+            ("dynamodb:Query",),
+            "one page of the OrdersByStatus index",
+            {"secretsmanager:GetSecretValue": SIGNING_KEY + "; the next cursor is signed with it"},
+        ),
+        Operation("admin get order", ("dynamodb:Query",), "the order by its id alone, from the OrderById index"),
+        Operation(
+            "resolve order (retry)",
+            ("dynamodb:Query", "dynamodb:UpdateItem", "sqs:SendMessage"),
+            "the order by id (OrderById), the conditional decision on it, the charge job",
+        ),
+        Operation(
+            "set user roles",
+            ("dynamodb:GetItem", "dynamodb:TransactWriteItems"),
+            "the profile (for the email that keys the credential), then both copies of the roles in one transaction",
         ),
         Operation(
             "charge (payment worker, one message)",
@@ -191,6 +225,10 @@ class Shop:
         self._log = log
         self._sqs = boto3.client("sqs", region_name=REGION)
         self._handlers: dict[str, Handler] = {}
+
+    @property
+    def table_name(self) -> str:
+        return self.function("CreateOrderFunction").environment["TABLE_NAME"]
 
     def function(self, logical_id: str) -> FunctionSpec:
         return self._stack.functions[logical_id]
@@ -286,8 +324,70 @@ def count_everything(shop: Shop, provider: PaymentProvider) -> dict[str, Counted
     counted["list orders (a full page and a next cursor)"] = shop.count(
         "ListOrdersFunction", lambda: list_event(user_id), lambda: list_event(user_id)
     )
+    counted.update(count_catalog(shop))
+    counted.update(count_operators(shop, user_id))
     counted.update(count_workers(shop, provider))
     return counted
+
+
+def admin_event(name: str, **kwargs: Any) -> dict[str, Any]:
+    return api_event(name, user_id="bench-admin", roles="admin", **kwargs)
+
+
+def product_body() -> dict[str, Any]:
+    return {"sku": f"SKU-{uuid.uuid4().hex[:10]}", "name": "Bench product", "price": 100, "currency": "EUR", "stock": 9}
+
+
+def count_catalog(shop: Shop) -> dict[str, Counted]:
+    def new_product() -> str:
+        return str(shop.api("CreateProductFunction", admin_event("create_product", body=product_body()), 201)["sku"])
+
+    def patch_event() -> dict[str, Any]:
+        sku = new_product()
+        return admin_event("update_product", body={"stock_delta": -1}, path_parameters={"sku": sku})
+
+    sku = new_product()
+    get_event = api_event("get_product", path_parameters={"sku": sku})
+    while len(shop.api("ListProductsFunction", api_event("list_products", query={}), 200)["items"]) < 20:
+        new_product()
+    return {
+        "create product": shop.count(
+            "CreateProductFunction",
+            lambda: admin_event("create_product", body=product_body()),
+            lambda: admin_event("create_product", body=product_body()),
+        ),
+        "get product": shop.count("GetProductFunction", lambda: get_event, lambda: get_event),
+        "list products (a full page and a next cursor)": shop.count(
+            "ListProductsFunction",
+            lambda: api_event("list_products", query={}),
+            lambda: api_event("list_products", query={}),
+        ),
+        "update product (If-Match and a stock delta)": shop.count("UpdateProductFunction", patch_event, patch_event),
+    }
+
+
+def count_operators(shop: Shop, user_id: str) -> dict[str, Counted]:
+    """Run after count_everything placed over 20 pending orders: the admin listing fills a page."""
+    ledger = DynamoOrderLedger(boto3.client("dynamodb", region_name=REGION), shop.table_name)
+
+    def held_order_event() -> dict[str, Any]:
+        order = ledger.get(user_id, shop.place_order(user_id))
+        assert order is not None
+        ledger.hold_for_review(order, "bench")
+        return admin_event("resolve_order", body={"action": "retry"}, path_parameters={"order_id": order.id})
+
+    order_id = shop.place_order(user_id)
+    list_event = admin_event("admin_list_orders", query={"status": "pending_payment"})
+    get_event = admin_event("admin_get_order", path_parameters={"order_id": order_id})
+    roles_event = admin_event("set_user_roles", body={"roles": ["customer"]}, path_parameters={"user_id": user_id})
+    return {
+        "admin list orders (a full page and a next cursor)": shop.count(
+            "AdminListOrdersFunction", lambda: list_event, lambda: list_event
+        ),
+        "admin get order": shop.count("AdminGetOrderFunction", lambda: get_event, lambda: get_event),
+        "resolve order (retry)": shop.count("ResolveOrderFunction", held_order_event, held_order_event),
+        "set user roles": shop.count("SetUserRolesFunction", lambda: roles_event, lambda: roles_event),
+    }
 
 
 def list_event(user_id: str) -> dict[str, Any]:
