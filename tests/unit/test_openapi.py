@@ -7,7 +7,16 @@ from openapi_spec_validator import validate
 
 from shop.domain.permissions import required_roles
 from shop.entrypoints.openapi import build_document
-from shop.entrypoints.routes import LOGIN, READY, ROUTES, Route
+from shop.entrypoints.routes import (
+    ADMIN_LIST_ORDERS,
+    CREATE_PRODUCT,
+    GET_PRODUCT,
+    LOGIN,
+    READY,
+    ROUTES,
+    UPDATE_PRODUCT,
+    Route,
+)
 
 
 def test_the_document_is_valid_openapi_3_1() -> None:
@@ -99,3 +108,19 @@ def test_the_gateway_message_may_be_null() -> None:
 
     assert schema["required"] == ["message"]
     assert schema["properties"]["message"]["type"] == ["string", "null"]
+
+
+def test_a_required_query_parameter_and_header_are_documented_as_required() -> None:
+    paths = build_document("/dev")["paths"]
+
+    admin_list = {p["name"]: p["required"] for p in paths[ADMIN_LIST_ORDERS.path]["get"]["parameters"]}
+    update = {p["name"]: p["required"] for p in paths[UPDATE_PRODUCT.path]["patch"]["parameters"]}
+
+    assert admin_list == {"status": True, "limit": False, "cursor": False}
+    assert update["If-Match"] is True
+
+
+def test_product_answers_document_their_etag_and_the_precondition_problems() -> None:
+    for route in (GET_PRODUCT, CREATE_PRODUCT, UPDATE_PRODUCT):
+        assert "ETag" in responses_of(route)[str(route.success_status)]["headers"]
+    assert {"412", "428"} <= responses_of(UPDATE_PRODUCT).keys()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -12,8 +12,10 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StrictInt,
     StringConstraints,
+    TypeAdapter,
     WithJsonSchema,
     model_validator,
 )
@@ -213,23 +215,40 @@ class CreateProductRequest(_Input):
     price: Price
     currency: Currency
     stock: StockLevel = 0
-    active: bool = True
+    active: StrictBool = True
+
+
+def _schema_without_null(kind: Any) -> WithJsonSchema:
+    """A PATCH field's schema: absent leaves the value as it is, and null is not a value it takes."""
+    return WithJsonSchema(TypeAdapter(kind).json_schema())
+
+
+def _only_present_fields(schema: dict[str, Any]) -> None:
+    # A change names at least one field, and an omitted field has no default to document: it is unchanged.
+    schema["minProperties"] = 1
+    for field_schema in schema["properties"].values():
+        field_schema.pop("default", None)
 
 
 class UpdateProductRequest(_Input):
     """The fields to change; `stock_delta` adjusts the units on hand by a difference, never to a value."""
 
-    name: ProductName | None = None
-    description: ProductDescription | None = None
-    price: Price | None = None
-    currency: Currency | None = None
-    active: bool | None = None
-    stock_delta: StockDelta | None = None
+    model_config = ConfigDict(json_schema_extra=_only_present_fields)
+
+    name: Annotated[ProductName | None, _schema_without_null(ProductName)] = None
+    description: Annotated[ProductDescription | None, _schema_without_null(ProductDescription)] = None
+    price: Annotated[Price | None, _schema_without_null(Price)] = None
+    currency: Annotated[Currency | None, _schema_without_null(Currency)] = None
+    active: Annotated[StrictBool | None, _schema_without_null(StrictBool)] = None
+    stock_delta: Annotated[StockDelta | None, _schema_without_null(StockDelta)] = None
 
     @model_validator(mode="after")
     def _changes_something(self) -> Self:
-        if not self.model_fields_set or all(getattr(self, name) is None for name in self.model_fields_set):
+        if not self.model_fields_set:
             raise ValueError("name at least one field to change")
+        nulls = sorted(name for name in self.model_fields_set if getattr(self, name) is None)
+        if nulls:
+            raise ValueError(f"leave out the fields not to change instead of sending null: {', '.join(nulls)}")
         return self
 
 
@@ -302,7 +321,7 @@ class ResolveOrderRequest(_Input):
 class SetRolesRequest(_Input):
     """The user's roles from now on: the whole set, replacing the old one."""
 
-    roles: Annotated[list[Role], Field(max_length=len(Role))]
+    roles: Annotated[list[Role], Field(max_length=len(Role), json_schema_extra={"uniqueItems": True})]
 
     @model_validator(mode="after")
     def _no_repeats(self) -> Self:

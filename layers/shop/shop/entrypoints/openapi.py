@@ -118,9 +118,11 @@ def _operation(route: Route, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
         for header in route.headers
     ]
     if route.query is not None:
-        properties = route.query.model_json_schema(ref_template=_REF)["properties"]
+        query_schema = route.query.model_json_schema(ref_template=_REF)
+        required = set(query_schema.get("required", []))
         parameters += [
-            {"name": name, "in": "query", "required": False, "schema": schema} for name, schema in properties.items()
+            {"name": name, "in": "query", "required": name in required, "schema": schema}
+            for name, schema in query_schema["properties"].items()
         ]
     if parameters:
         operation["parameters"] = parameters
