@@ -30,8 +30,7 @@ if TYPE_CHECKING:
 
 # What hold_for_review (shop.adapters.order_ledger) leaves: pending, a reason, no decision yet.
 _HELD = "#status = :pending AND attribute_exists(review_reason) AND attribute_not_exists(review_decision)"
-# Set on every failure the order did not reach at the provider, so the failure email and any report
-# can tell an operator's decision from a decline.
+# The failure code of an order an operator failed, so that it reads apart from a provider's decline.
 OPERATOR_FAILURE_CODE = "failed_by_operator"
 
 
@@ -86,7 +85,12 @@ class DynamoAdminOrders:
 
     def resolve(self, order: AdminOrderView, decision: ReviewDecision, by: str, at: datetime) -> AdminOrderView | None:
         stamp = isoformat(at)
-        values: dict[str, Any] = {":decision": decision, ":by": by, ":now": stamp, ":pending": "pending_payment"}
+        values: dict[str, Any] = {
+            ":decision": decision,
+            ":by": by,
+            ":now": stamp,
+            ":pending": OrderStatus.PENDING_PAYMENT.value,
+        }
         if decision == "retry":
             # Back in PendingPayments, so the reconciler re-sends the job if this one is lost; the
             # charge attempt time is cleared, so the provider's idempotency window starts again.

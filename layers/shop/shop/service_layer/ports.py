@@ -300,7 +300,7 @@ class ProductSlice:
 
 @dataclass(frozen=True)
 class ProductChanges:
-    """A PATCH as the store applies it: new field values (product and index attributes) and a stock delta."""
+    """A PATCH as the store applies it: the product fields' new values, and a stock delta."""
 
     fields: Mapping[str, object]
     stock_delta: int | None
