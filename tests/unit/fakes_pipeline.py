@@ -21,6 +21,10 @@ from shop.service_layer.ports import (
     EmailMessage,
     PendingOrderKey,
     ReceivedMessage,
+    Refunded,
+    RefundOutcome,
+    RefundRefused,
+    RefundRequest,
 )
 
 
@@ -83,13 +87,23 @@ class InMemoryOrderLedger:
 
 
 class FakePaymentGateway:
-    """A provider with Stripe's idempotency: the first answer to a key is replayed to every retry."""
+    """A provider with Stripe's idempotency: the first answer to a key is replayed to every retry.
+
+    Refunds are held to what each charge captured, as Stripe holds them: more than the
+    remainder, or a payment it never captured, is refused.
+    """
 
     def __init__(self) -> None:
         self.outcomes: dict[str, ChargeOutcome] = {}
         self.requests: list[ChargeRequest] = []
         # Outcomes or errors for the next calls, in order; after them, `Charged`.
         self.script: list[ChargeOutcome | Exception] = []
+        self.captured: dict[str, int] = {}
+        self.refunded: dict[str, int] = {}
+        self.refund_outcomes: dict[str, RefundOutcome] = {}
+        self.refund_requests: list[RefundRequest] = []
+        # Errors for the next refund calls, in order.
+        self.refund_failures: list[Exception] = []
         self._ids = itertools.count(1)
 
     @property
@@ -105,7 +119,29 @@ class FakePaymentGateway:
         if isinstance(planned, Exception):
             raise planned
         self.outcomes[request.idempotency_key] = planned
+        if isinstance(planned, Charged):
+            self.captured[planned.payment_id] = request.amount
         return planned
+
+    def refund(self, request: RefundRequest) -> RefundOutcome:
+        self.refund_requests.append(request)
+        if self.refund_failures:
+            raise self.refund_failures.pop(0)
+        if request.idempotency_key in self.refund_outcomes:
+            return self.refund_outcomes[request.idempotency_key]
+        outcome = self._execute_refund(request)
+        self.refund_outcomes[request.idempotency_key] = outcome
+        return outcome
+
+    def _execute_refund(self, request: RefundRequest) -> RefundOutcome:
+        captured = self.captured.get(request.payment_id)
+        if captured is None:
+            return RefundRefused(code="charge_not_refundable", message="no successful charge to refund")
+        remainder = captured - self.refunded.get(request.payment_id, 0)
+        if request.amount > remainder:
+            return RefundRefused(code="amount_too_large", message=f"only {remainder} is left to refund")
+        self.refunded[request.payment_id] = self.refunded.get(request.payment_id, 0) + request.amount
+        return Refunded(provider_refund_id=f"re_{next(self._ids)}")
 
 
 @dataclass
