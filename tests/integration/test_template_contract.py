@@ -31,6 +31,10 @@ def test_the_table_has_ttl_and_the_indexes_the_access_patterns_need(stack: Stack
     table = dynamodb.describe_table(TableName=table_name)["Table"]  # type: ignore[attr-defined]
     ttl = dynamodb.describe_time_to_live(TableName=table_name)["TimeToLiveDescription"]  # type: ignore[attr-defined]
 
-    assert {index["IndexName"] for index in table["GlobalSecondaryIndexes"]} == {"ByUserStatus", "PendingPayments"}
+    assert {index["IndexName"] for index in table["GlobalSecondaryIndexes"]} == {
+        "ByUserStatus",
+        "PendingPayments",
+        "OrderById",
+    }
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert ttl == {"AttributeName": "expires_at", "TimeToLiveStatus": "ENABLED"}

@@ -17,6 +17,7 @@ from tests.unit.fakes import FixedClock, InMemoryUsers
 from tests.unit.fakes_pipeline import (
     InMemoryEmailLedger,
     InMemoryOrderLedger,
+    InMemoryRefundLedger,
     RecordingEmailSender,
     RecordingEventPublisher,
     RecordingRedelivery,
@@ -74,7 +75,7 @@ def service(
     events: RecordingEventPublisher,
     clock: FixedClock,
 ) -> NotificationService:
-    return NotificationService(users, orders, ledger, sender, events, clock=clock)
+    return NotificationService(users, orders, ledger, sender, events, refunds=InMemoryRefundLedger(orders), clock=clock)
 
 
 def welcome() -> SendEmail:
@@ -172,7 +173,16 @@ def test_the_claim_lease_is_the_one_the_service_was_given(
     clock: FixedClock,
 ) -> None:
     # Given a service with a 20 s lease and a send whose outcome is unknown
-    service = NotificationService(users, orders, ledger, sender, events, clock=clock, claim_lease=timedelta(seconds=20))
+    service = NotificationService(
+        users,
+        orders,
+        ledger,
+        sender,
+        events,
+        refunds=InMemoryRefundLedger(orders),
+        clock=clock,
+        claim_lease=timedelta(seconds=20),
+    )
     sender.failures = [OutcomeUnknown("no answer")]
     with pytest.raises(OutcomeUnknown):
         service.deliver(welcome())

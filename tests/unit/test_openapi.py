@@ -46,9 +46,13 @@ def test_protected_routes_document_the_gateways_own_refusals_as_plain_json(route
     responses = responses_of(route)
 
     for status in ("401", "403"):
-        assert responses[status]["content"] == {
-            "application/json": {"schema": {"$ref": "#/components/schemas/GatewayMessage"}}
+        assert responses[status]["content"]["application/json"] == {
+            "schema": {"$ref": "#/components/schemas/GatewayMessage"}
         }
+    # A route that needs a role answers its own 403 too, as a problem document.
+    assert media_types(responses["401"]) == {"application/json"}
+    expected_403 = {"application/json", "application/problem+json"} if route.roles else {"application/json"}
+    assert media_types(responses["403"]) == expected_403
     # The authorizer failing answers {"message": null}; a handler's crash is a problem document.
     assert media_types(responses["500"]) == {"application/json", "application/problem+json"}
 
@@ -85,3 +89,12 @@ def test_the_gateway_message_may_be_null() -> None:
 
     assert schema["required"] == ["message"]
     assert schema["properties"]["message"]["type"] == ["string", "null"]
+
+
+def test_a_route_that_needs_a_role_documents_the_roles_and_its_required_idempotency_key() -> None:
+    operation = build_document("https://api.example.com")["paths"]["/orders/{order_id}/refunds"]["post"]
+
+    assert operation["x-required-roles"] == ["admin", "support"]
+    assert "admin, support" in operation["description"]
+    [key] = [parameter for parameter in operation["parameters"] if parameter["in"] == "header"]
+    assert (key["name"], key["required"]) == ("Idempotency-Key", True)

@@ -14,6 +14,9 @@ Access patterns, and the key or index that serves each without a Scan:
 | orders stuck in pending_payment           | Query GSI | `PendingPayments` (sparse): `PENDING`, last dispatch  |
 | replay of an Idempotency-Key              | GetItem   | pk `USER#<user>`, sk `IDEMPOTENCY#<key>` (TTL)        |
 | one email per (user or order, kind)       | cond. Put | pk `USER#<user>`, sk `SENT_EMAIL#<kind>[#<order>]`    |
+| order by id, for staff (refunds)          | Query GSI | `OrderById` (keys only): `ORDER#<order>`              |
+| one refund of an order                    | GetItem   | pk `USER#<user>`, sk `REFUND#<order>#<refund>`        |
+| replay of a refund's Idempotency-Key      | GetItem   | pk `USER#<user>`, sk `REFUND_KEY#<order>#<key>` (TTL) |
 
 The PendingPayments sort key is the order's creation time, moved forward each time the
 maintenance sweep dispatches it again (`shop.adapters.order_ledger`). Order ids are ULIDs, so sort keys
@@ -41,6 +44,7 @@ if TYPE_CHECKING:
 BY_USER_STATUS_INDEX = "ByUserStatus"
 PENDING_PAYMENTS_INDEX = "PendingPayments"
 PENDING_PARTITION = "PENDING"
+ORDER_BY_ID_INDEX = "OrderById"
 TTL_ATTRIBUTE = "expires_at"
 
 _SERIALIZER = TypeSerializer()
@@ -96,6 +100,7 @@ def order_item(order: Order) -> dict[str, AttributeValueTypeDef]:
             "gsi1sk": order_sk(order.id),
             "gsi2pk": PENDING_PARTITION if pending else None,
             "gsi2sk": order.created_at if pending else None,
+            "gsi3pk": order_sk(order.id),
         }
     )
 

@@ -10,6 +10,7 @@ from shop.adapters.aws_clients import dynamodb_client, secrets_client, sqs_clien
 from shop.adapters.dynamo import DynamoOrderRepository, DynamoUserRepository
 from shop.adapters.login_attempts import DynamoLoginAttempts
 from shop.adapters.passwords import PasswordHasher
+from shop.adapters.refund_ledger import DynamoRefundLedger
 from shop.adapters.secret_values import CachedSecret
 from shop.adapters.signing_keys import SecretsManagerSigningKey
 from shop.adapters.sqs import SqsJobQueue
@@ -20,6 +21,7 @@ from shop.service_layer.cursors import CursorCodec
 from shop.service_layer.orders import OrderService
 from shop.service_layer.ports import LoginFailureLimit
 from shop.service_layer.readiness import ReadinessProbe
+from shop.service_layer.refunds import RefundService
 from shop.service_layer.tokens import TokenService
 
 _CLOCK = SystemClock()
@@ -80,3 +82,12 @@ def order_service(settings: Settings) -> OrderService:
 def readiness_probe(settings: Settings) -> ReadinessProbe:
     queues = {"payments": settings.payments_queue_url, "notifications": settings.notifications_queue_url}
     return ReadinessProbe(dynamodb_client(), settings.table_name, sqs_client(), queues)
+
+
+def refund_service(settings: Settings) -> RefundService:
+    return RefundService(
+        DynamoRefundLedger(dynamodb_client(), settings.table_name),
+        SqsJobQueue(sqs_client(), settings.payments_queue_url),
+        _CLOCK,
+        idempotency_ttl_seconds=settings.idempotency_ttl_seconds,
+    )

@@ -98,6 +98,9 @@ def _operation(route: Route, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
     operation: dict[str, Any] = {"operationId": route.operation_id, "summary": route.summary}
     if route.public:
         operation["security"] = []
+    if route.roles:
+        operation["description"] = f"Requires one of the roles: {', '.join(route.roles)} (403 otherwise)."
+        operation["x-required-roles"] = list(route.roles)
     parameters = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in _path_parameters(route.path)
@@ -106,7 +109,7 @@ def _operation(route: Route, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
         {
             "name": header.name,
             "in": "header",
-            "required": False,
+            "required": header.required,
             "description": header.description,
             "schema": TypeAdapter(header.value_type).json_schema(),
         }

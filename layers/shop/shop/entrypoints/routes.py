@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from shop.domain.models import (
     AccessToken,
     CreateOrderRequest,
+    CreateRefundRequest,
     Health,
     IdempotencyKey,
     ListOrdersQuery,
@@ -17,6 +18,7 @@ from shop.domain.models import (
     OrderPage,
     OrderView,
     Readiness,
+    RefundView,
     RegisterRequest,
     User,
 )
@@ -29,6 +31,7 @@ class HeaderParameter:
     name: str
     description: str
     value_type: Any
+    required: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,8 @@ class Route:
     headers: tuple[HeaderParameter, ...] = ()
     # Non-JSON answers (the docs page) name their media type here.
     media_type: str = "application/json"
+    # The roles of which the caller needs one, as `shop.domain.permissions` enforces them; none: any caller.
+    roles: tuple[str, ...] = ()
 
 
 REGISTER = Route(
@@ -133,4 +138,25 @@ DOCS = Route(
     "docs", "GET", "/docs", "DocsFunction", "Interactive API documentation", public=True, media_type="text/html"
 )
 
-ROUTES = (REGISTER, LOGIN, ME, CREATE_ORDER, GET_ORDER, LIST_ORDERS, HEALTH, READY, OPENAPI, DOCS)
+REFUND_ORDER = Route(
+    "refundOrder",
+    "POST",
+    "/orders/{order_id}/refunds",
+    "RefundOrderFunction",
+    "Refund part or all of a paid order; the payment worker gives the money back",
+    success_status=201,
+    request_body=CreateRefundRequest,
+    response=RefundView,
+    errors=(400, 403, 404, 409, 413, 422, 503),
+    headers=(
+        HeaderParameter(
+            "Idempotency-Key",
+            "Required: a retried request returns the refund the first one asked for, and refunds nothing more",
+            IdempotencyKey,
+            required=True,
+        ),
+    ),
+    roles=("admin", "support"),
+)
+
+ROUTES = (REGISTER, LOGIN, ME, CREATE_ORDER, GET_ORDER, LIST_ORDERS, HEALTH, READY, OPENAPI, DOCS, REFUND_ORDER)
