@@ -242,3 +242,15 @@ def test_a_batch_publishes_its_events_together_and_reports_the_messages_whose_ev
     assert events.calls == [3]
     assert unpublished == [records[1].message_id]
     assert redelivery.retries == [(records[1].message_id, 10)]
+
+
+def test_a_receipt_whose_order_was_refunded_since_is_still_sent_with_the_paid_event(
+    service: NotificationService, orders: InMemoryOrderLedger, sender: RecordingEmailSender
+) -> None:
+    orders.put(make_order(status=OrderStatus.PARTIALLY_REFUNDED))
+
+    pending = service.deliver(receipt())
+
+    assert [mail.subject for mail in sender.sent] == ["Receipt for order 01ORDER000000000000000000A"]
+    assert pending is not None
+    assert (pending.event.event_type, pending.event.status) == ("order.paid", OrderStatus.PAID)

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from shop.domain.jobs import RefundOrder, SendEmail
+from shop.domain.jobs import ChargeOrder, RefundOrder, SendEmail
 from shop.domain.models import CreateRefundRequest, OrderStatus, Principal, RefundStatus, User
 from shop.errors import (
     Conflict,
@@ -19,6 +19,7 @@ from shop.errors import (
     Unavailable,
 )
 from shop.service_layer.notifications import NotificationService
+from shop.service_layer.payments import PaymentService
 from shop.service_layer.refunds import RefundExecutor, RefundService
 from tests.unit.fakes import FixedClock, InMemoryUsers, RecordingQueue
 from tests.unit.fakes_pipeline import (
@@ -366,3 +367,25 @@ def test_a_refund_email_for_a_refund_that_has_not_succeeded_is_poison(
                 kind="refund", user_id=CUSTOMER.user_id, order_id=ORDER_ID, refund_id=refund.id, correlation_id="c"
             )
         )
+
+
+def test_a_charge_job_delivered_again_after_a_refund_requeues_only_the_receipt(
+    *,
+    service: RefundService,
+    executor: RefundExecutor,
+    payments: RecordingQueue,
+    gateway: FakePaymentGateway,
+    orders: InMemoryOrderLedger,
+    clock: FixedClock,
+) -> None:
+    service.request(SUPPORT, ORDER_ID, ask(500), idempotency_key="k-1", correlation_id="c")
+    executor.carry_out(job_of(payments))
+    emails = RecordingQueue()
+
+    charged = PaymentService(orders, gateway, emails, clock).charge_order(
+        ChargeOrder(order_id=ORDER_ID, user_id=CUSTOMER.user_id, correlation_id="c")
+    )
+
+    assert charged.status is OrderStatus.PARTIALLY_REFUNDED
+    assert gateway.requests == []
+    assert [job.kind for job in emails.jobs if isinstance(job, SendEmail)] == ["receipt"]

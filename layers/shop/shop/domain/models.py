@@ -297,15 +297,17 @@ class OrderStatusEvent(_Output):
 
     @classmethod
     def of(cls, order: Order) -> OrderStatusEvent:
-        if order.status not in {OrderStatus.PAID, OrderStatus.PAYMENT_FAILED}:
-            raise ValueError(f"an order in status {order.status.value} has no payment status event")
-        event_type: OrderEventType = "order.paid" if order.status is OrderStatus.PAID else "order.payment_failed"
+        """The event of the order's payment; an order refunded since was paid."""
+        if order.status is OrderStatus.PENDING_PAYMENT:
+            raise ValueError("a pending order has no status event yet")
+        status = OrderStatus.PAYMENT_FAILED if order.status is OrderStatus.PAYMENT_FAILED else OrderStatus.PAID
+        event_type: OrderEventType = "order.paid" if status is OrderStatus.PAID else "order.payment_failed"
         return cls(
-            event_id=f"{order.id}:{order.status.value}",
+            event_id=f"{order.id}:{status.value}",
             event_type=event_type,
             order_id=order.id,
             user_id=order.user_id,
-            status=order.status,
+            status=status,
             total=order.total,
             currency=order.currency,
             occurred_at=order.updated_at,

@@ -54,7 +54,11 @@ from shop.service_layer.queue_worker import InvocationDeadline, QueueWorker
 
 CLAIM_LEASE = timedelta(minutes=5)
 
-_STATUS_FOR_KIND = {"receipt": OrderStatus.PAID, "payment_failed": OrderStatus.PAYMENT_FAILED}
+# A receipt still fits an order refunded since it was paid: its job may arrive after the refund's.
+_STATUSES_FOR_KIND = {
+    "receipt": frozenset({OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED}),
+    "payment_failed": frozenset({OrderStatus.PAYMENT_FAILED}),
+}
 
 
 @dataclass(frozen=True)
@@ -126,7 +130,7 @@ class NotificationService:
         if order is None:
             raise PoisonMessage(f"order {job.order_id} of user {job.user_id} does not exist")
         # A refund email fits the order whatever its status now: the refund itself is checked.
-        if job.kind != "refund" and order.status is not _STATUS_FOR_KIND[job.kind]:
+        if job.kind != "refund" and order.status not in _STATUSES_FOR_KIND[job.kind]:
             raise PoisonMessage(f"a {job.kind} email does not fit an order in status {order.status.value}")
         return order
 
