@@ -13,6 +13,8 @@ import boto3
 from tests.e2e.test_shop_over_http import PASSWORD, call, customer, mail_to, order_body, settled
 from tests.support.cloud import RunningCloud, wait_for
 
+RETRIES = 3
+
 
 def staff(cloud: RunningCloud, role: str = "support") -> str:
     """A token of a new account holding `role`.
@@ -111,14 +113,21 @@ def test_a_customer_may_not_refund_their_own_order(cloud: RunningCloud) -> None:
 
 
 def test_concurrent_refunds_never_exceed_the_capture(cloud: RunningCloud) -> None:
-    # Given a paid order of 2500, and 40 support clients each refunding 100 of it at once
+    # Given a paid order of 2500, and 30 support clients refunding 100 of it at once, 40 refunds in all
     _, token, order_id = paid_order(cloud)
     support = staff(cloud)
 
     def ask(_: int) -> int:
-        return refund(cloud, support, order_id, 100, str(uuid.uuid4()))[0]
+        # A 5xx (the gateway's timeout on a loaded machine, say) leaves the outcome unknown: the
+        # client retries with the same key, which answers the refund if the first attempt made it.
+        key = str(uuid.uuid4())
+        for _attempt in range(RETRIES):
+            status = refund(cloud, support, order_id, 100, key)[0]
+            if status < 500:
+                return status
+        return status
 
-    with ThreadPoolExecutor(max_workers=40) as pool:
+    with ThreadPoolExecutor(max_workers=30) as pool:
         statuses = list(pool.map(ask, range(40)))
 
     # Then exactly the capture is accepted, the rest refused, and the provider gave back 2500
