@@ -150,10 +150,6 @@ OPERATIONS = {
             "the refund and its order (one partition, so one consistent BatchGetItem), the refund and the order "
             "settled in one conditional transaction, the refund email job",
             {
-                "dynamodb:GetItem": (
-                    "RefundExecutor.carry_out reads the refund, then DynamoRefundLedger.complete reads the order for "
-                    "its refunded amount: two GetItems of partition USER#<id> where one BatchGetItem would do"
-                ),
                 "secretsmanager:GetSecretValue": (
                     "the payment API key, read on the first call and kept for PAYMENT_API_KEY_CACHE_SECONDS (300 s)"
                 ),

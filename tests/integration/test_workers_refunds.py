@@ -170,3 +170,9 @@ def test_a_refund_request_and_its_execution_make_the_minimum_of_aws_calls(shop: 
         ("dynamodb", "TransactWriteItems"),
         ("sqs", "SendMessage"),
     ]
+    # The worker: the refund and its order in one read, both settled in one transaction, the email job
+    [job] = shop.payments.receive()
+    before = len(aws_call_log.calls)
+    shop.payments.deliver([job])
+    executed = [call[:2] for call in aws_call_log.calls[before:] if call[:2] != ("sqs", "DeleteMessage")]
+    assert executed == [("dynamodb", "BatchGetItem"), ("dynamodb", "TransactWriteItems"), ("sqs", "SendMessage")]

@@ -305,7 +305,12 @@ class InMemoryRefundLedger:
     def idempotency_record(self, user_id: str, order_id: str, key: str) -> RefundIdempotencyRecord | None:
         return self.keys.get((order_id, key))
 
-    def complete(self, refund: Refund, outcome: Refunded, at: datetime) -> Refund:
+    def get_with_order(self, user_id: str, order_id: str, refund_id: str) -> tuple[Refund, Order] | None:
+        refund = self.get(user_id, order_id, refund_id)
+        order = self.orders.orders.get((user_id, order_id))
+        return None if refund is None or order is None else (refund, order)
+
+    def complete(self, refund: Refund, order: Order, outcome: Refunded, at: datetime) -> Refund:
         with self._lock:
             stored = self.refunds[refund.id]
             if stored.status is not RefundStatus.PENDING:

@@ -156,12 +156,30 @@ class DynamoRefundLedger:
             key=key, refund_id=item["refund_id"], fingerprint=item["fingerprint"], expires_at=item[TTL_ATTRIBUTE]
         )
 
-    def complete(self, refund: Refund, outcome: Refunded, at: datetime) -> Refund:
+    def get_with_order(self, user_id: str, order_id: str, refund_id: str) -> tuple[Refund, Order] | None:
+        keys = [to_item({"pk": user_pk(user_id), "sk": refund_sk(order_id, refund_id)}), _order_key(user_id, order_id)]
+        try:
+            # One partition, one consistent BatchGetItem: the worker needs the refund and the
+            # order's refunded amount, as last written.
+            response = self._client.batch_get_item(RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}})
+        except (ClientError, BotoCoreError) as exc:
+            raise unavailable(exc) from exc
+        if response.get("UnprocessedKeys"):
+            raise Unavailable("the refund store did not read the refund and its order; retry")
+        items = [from_item(item) for item in response.get("Responses", {}).get(self._table, [])]
+        refund = next((Refund.model_validate(item) for item in items if item["sk"].startswith("REFUND#")), None)
+        order = next(
+            (Order.model_validate(item, strict=False) for item in items if item["sk"].startswith("ORDER#")), None
+        )
+        return None if refund is None or order is None else (refund, order)
+
+    def complete(self, refund: Refund, order: Order, outcome: Refunded, at: datetime) -> Refund:
         stamp = isoformat(at)
+        current: Order | None = order
         for _ in range(_SETTLE_ATTEMPTS):
-            order = self._order(refund.user_id, refund.order_id)
-            if order is None:
+            if current is None:
                 raise Unavailable(f"order {refund.order_id} vanished while its refund was settled")
+            order = current
             before = order.refunded_amount
             after = before + refund.amount
             status = OrderStatus.REFUNDED if after >= order.total else OrderStatus.PARTIALLY_REFUNDED
@@ -213,6 +231,7 @@ class DynamoRefundLedger:
                 return settled
             if reasons[0] == _CONDITION_FAILED:
                 return self._stored(refund)
+            current = self._order(refund.user_id, refund.order_id)
         raise Unavailable(f"refund {refund.id} could not be settled against concurrent refunds of its order")
 
     def release(self, refund: Refund, outcome: RefundRefused, at: datetime) -> Refund:

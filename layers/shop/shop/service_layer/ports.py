@@ -239,8 +239,14 @@ class RefundLedger(RefundReader, Protocol):
 
     def idempotency_record(self, user_id: str, order_id: str, key: str) -> RefundIdempotencyRecord | None: ...
 
-    def complete(self, refund: Refund, outcome: Refunded, at: datetime) -> Refund:
-        """Mark a pending refund succeeded and add it to the order's refunded amount; the refund as stored."""
+    def get_with_order(self, user_id: str, order_id: str, refund_id: str) -> tuple[Refund, Order] | None:
+        """The refund and its order, read together as last written; None when either is missing."""
+
+    def complete(self, refund: Refund, order: Order, outcome: Refunded, at: datetime) -> Refund:
+        """Mark a pending refund succeeded and add it to the order's refunded amount; the refund as stored.
+
+        `order` is the order as read with the refund; it is read again if another refund settled since.
+        """
 
     def release(self, refund: Refund, outcome: RefundRefused, at: datetime) -> Refund:
         """Mark a pending refund failed and free its reservation on the order; the refund as stored."""

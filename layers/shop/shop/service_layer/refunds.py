@@ -166,11 +166,12 @@ class RefundExecutor:
         self._clock = clock
 
     def carry_out(self, job: RefundOrder) -> Refund:
-        refund = self._refunds.get(job.user_id, job.order_id, job.refund_id)
-        if refund is None:
+        found = self._refunds.get_with_order(job.user_id, job.order_id, job.refund_id)
+        if found is None:
             raise PoisonMessage(f"refund {job.refund_id} of order {job.order_id} does not exist")
+        refund, order = found
         if refund.status is RefundStatus.PENDING:
-            refund = self._execute(refund)
+            refund = self._execute(refund, order)
         else:
             logger.info("refund already settled; nothing to do", extra={"status": refund.status.value})
         if refund.status is RefundStatus.SUCCEEDED:
@@ -187,7 +188,7 @@ class RefundExecutor:
             )
         return refund
 
-    def _execute(self, refund: Refund) -> Refund:
+    def _execute(self, refund: Refund, order: Order) -> Refund:
         if self._clock.now() - datetime.fromisoformat(refund.created_at) > IDEMPOTENCY_WINDOW:
             raise RefundNeedsReview(
                 f"refund {refund.id} is pending past the provider's idempotency window; "
@@ -203,7 +204,7 @@ class RefundExecutor:
             )
         )
         if isinstance(outcome, Refunded):
-            settled = self._refunds.complete(refund, outcome, self._clock.now())
+            settled = self._refunds.complete(refund, order, outcome, self._clock.now())
             metrics.add_metric(name="RefundSucceeded", unit="Count", value=1)
             logger.info("refund succeeded", extra={"provider_refund_id": outcome.provider_refund_id})
             return settled
