@@ -171,6 +171,24 @@ OPERATIONS = {
             ("dynamodb:GetItem", "dynamodb:PutItem", "sesv2:SendEmail", "dynamodb:UpdateItem"),
             "the user, the email marker's claim, the send, the marker settled",
         ),
+        Operation(
+            "request a refund (support)",
+            ("dynamodb:Query", "dynamodb:GetItem", "dynamodb:TransactWriteItems", "sqs:SendMessage"),
+            "the order's owner from the OrderById index, the order read consistently (status, total, "
+            "payment), the reservation on the order with the refund and its key in one conditional transaction, "
+            "the refund job",
+        ),
+        Operation(
+            "refund (payment worker, one message)",
+            ("dynamodb:BatchGetItem", "dynamodb:TransactWriteItems", "sqs:SendMessage"),
+            "the refund and its order (one partition, so one consistent BatchGetItem), the refund and the order "
+            "settled in one conditional transaction, the refund email job",
+            {
+                "secretsmanager:GetSecretValue": (
+                    "the payment API key, read on the first call and kept for PAYMENT_API_KEY_CACHE_SECONDS (300 s)"
+                ),
+            },
+        ),
     )
 }
 
@@ -327,6 +345,7 @@ def count_everything(shop: Shop, provider: PaymentProvider) -> dict[str, Counted
     counted.update(count_catalog(shop))
     counted.update(count_operators(shop, user_id))
     counted.update(count_workers(shop, provider))
+    counted.update(count_refunds(shop, provider))
     return counted
 
 
@@ -417,6 +436,34 @@ def count_workers(shop: Shop, provider: PaymentProvider) -> dict[str, Counted]:
         "send email (notification worker, one receipt)": receipt,
         "send email (notification worker, one welcome)": Counted([], [], welcome),
     }
+
+
+def refund_event(order_id: str) -> dict[str, Any]:
+    """The sample's support caller refunding 100 of the order, with a fresh Idempotency-Key."""
+    event = api_event(
+        "refund_order",
+        path_parameters={"order_id": order_id},
+        body={"amount": 100, "reason": "bench"},
+        request_id=str(uuid.uuid4()),
+    )
+    key = str(uuid.uuid4())
+    event["headers"]["Idempotency-Key"] = key
+    event["multiValueHeaders"]["Idempotency-Key"] = [key]
+    return event
+
+
+def count_refunds(shop: Shop, provider: PaymentProvider) -> dict[str, Counted]:
+    """Two refunds of one paid order: their requests, then their execution, one message at a time."""
+    _, user_id = shop.register()
+    shop.take_batch("PaymentWorkerFunction")
+    order_id = shop.place_order(user_id)
+    shop.invoke("PaymentWorkerFunction", shop.take_batch("PaymentWorkerFunction"))
+    request = shop.count("RefundOrderFunction", lambda: refund_event(order_id), lambda: refund_event(order_id))
+    jobs = shop.take_batch("PaymentWorkerFunction")
+    first, second = ({**jobs, "Records": [record_]} for record_ in jobs["Records"])
+    execution = shop.count("PaymentWorkerFunction", lambda: first, lambda: second)
+    assert len(provider.refunds()) == 2, "each refund reaches the provider once"
+    return {"request a refund (support)": request, "refund (payment worker, one message)": execution}
 
 
 def call_count(count: int) -> str:

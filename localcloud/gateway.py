@@ -677,6 +677,8 @@ def _is_header_name(name: str) -> bool:
 
 class _GatewayHttpServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's backlog of 5 resets connections when more clients than that connect at once.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], gateway: ApiGateway) -> None:
         self.gateway = gateway

@@ -21,6 +21,8 @@ logger = logging.getLogger(__name__)
 class _PaymentHttpServer(ThreadingHTTPServer):
     # Handler threads must not keep the process alive: a hung response may still be sleeping at exit.
     daemon_threads = True
+    # socketserver's backlog of 5 resets connections when a burst of workers calls at once.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], api: PaymentApi) -> None:
         super().__init__(address, _PaymentRequestHandler)
@@ -166,6 +168,10 @@ class PaymentProvider:
     def intents(self) -> list[dict[str, object]]:
         """Every stored payment intent, declined ones included, newest first."""
         return self._store.intents()
+
+    def refunds(self) -> list[dict[str, object]]:
+        """Every stored refund, newest first."""
+        return self._store.refunds()
 
     def reset(self) -> None:
         """Forget all intents and idempotency keys."""

@@ -47,3 +47,6 @@ def test_the_readme_walkthrough_works_as_written(cloud: RunningCloud) -> None:
     assert "Subject: Your receipt" in output or "receipt" in output.lower()
     assert "succeeded" in output and "PaymentsQueue" in output
     assert "PaymentSucceeded" in output
+    assert '"roles":["support"]' in output
+    assert '"status":"partially_refunded"' in output and '"refunded_amount":1000' in output
+    assert "Subject: Refund of EUR 10.00 for order" in output

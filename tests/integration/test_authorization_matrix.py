@@ -4,6 +4,7 @@ MATRIX has one line per route (its operationId): how to call it and the status e
 The cases come from ROUTES, so a route without its line fails here: add one when adding a route.
 Values in a line may name the world below: `{stranger}` (another customer's user id),
 `{stranger_order}` (one of their orders), `{held_order}` (a fresh order of theirs held for review),
+`{paid_order}` (a fresh order of theirs, paid),
 `{sku}` (a product), `{new_sku}` (a fresh product at version 1), `{unique}` (a fresh token).
 """
 
@@ -14,6 +15,7 @@ import sys
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -26,6 +28,7 @@ from shop.adapters.order_ledger import DynamoOrderLedger
 from shop.adapters.products import DynamoProductRepository
 from shop.domain.models import Order, Product
 from shop.entrypoints.routes import CREATE_ORDER, REGISTER, ROUTES, Route
+from shop.service_layer.ports import Charged
 from tests.integration.conftest import REGION, TEMPLATE
 from tests.support.events import FakeLambdaContext, api_event, json_body
 
@@ -76,6 +79,9 @@ MATRIX: dict[str, Case] = {
     "adminGetOrder": Case(only(200, "support", "admin"), path={"order_id": "{stranger_order}"}),
     "resolveOrder": Case(only(200, "admin"), path={"order_id": "{held_order}"}, body={"action": "retry"}),
     "setUserRoles": Case(only(200, "admin"), path={"user_id": "{stranger}"}, body={"roles": ["customer"]}),
+    "refundOrder": Case(
+        only(201, "support", "admin"), path={"order_id": "{paid_order}"}, headers={"Idempotency-Key": "{unique}"}
+    ),
 }
 
 
@@ -108,7 +114,12 @@ class World:
 
         class Lazy(dict[str, str]):
             def __missing__(self, name: str) -> str:
-                fresh = {"unique": lambda: uuid.uuid4().hex, "held_order": world._held_order, "new_sku": world._product}
+                fresh = {
+                    "unique": lambda: uuid.uuid4().hex,
+                    "held_order": world._held_order,
+                    "paid_order": world._paid_order,
+                    "new_sku": world._product,
+                }
                 value = fresh[name]() if name in fresh else str(getattr(world, name))
                 self[name] = value
                 return value
@@ -129,6 +140,14 @@ class World:
         order = ledger.get(self.stranger, order_id)
         assert isinstance(order, Order)
         ledger.hold_for_review(order, "held by the matrix test")
+        return order_id
+
+    def _paid_order(self) -> str:
+        order_id = self._order()
+        ledger = DynamoOrderLedger(self._dynamodb(), self._env["TABLE_NAME"])
+        order = ledger.get(self.stranger, order_id)
+        assert isinstance(order, Order)
+        ledger.settle(order, Charged(payment_id=f"pi_{order_id}"), datetime.now(UTC))
         return order_id
 
     def _product(self) -> str:

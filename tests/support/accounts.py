@@ -53,3 +53,21 @@ def admin_token(cloud: RunningCloud, table_name: str) -> str:
     promoted = make_first_admin(cloud, email, table_name)
     assert promoted.returncode == 0, promoted.stderr
     return token_of(cloud, email)
+
+
+def granted(cloud: RunningCloud, admin: str, roles: list[str]) -> str:
+    """A token of a new account to which `admin` granted `roles` (PUT /admin/users/{user_id}/roles)."""
+    email = registered(cloud, "staff")
+    me = urllib.request.Request(f"{cloud.api}/me", headers={"Authorization": f"Bearer {token_of(cloud, email)}"})
+    with urllib.request.urlopen(me, timeout=60) as response:
+        user_id = json.load(response)["id"]
+    grant = urllib.request.Request(
+        f"{cloud.api}/admin/users/{user_id}/roles",
+        data=json.dumps({"roles": roles}).encode(),
+        method="PUT",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {admin}"},
+    )
+    with urllib.request.urlopen(grant, timeout=60) as response:
+        assert json.load(response)["roles"] == roles
+    # Roles travel in the token: the account's next login carries them.
+    return token_of(cloud, email)

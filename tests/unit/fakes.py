@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
-from shop.domain.jobs import ChargeOrder, SendEmail
+from shop.domain.jobs import AnyJob
 from shop.domain.models import Credential, Order, OrderStatus, User
 from shop.errors import Conflict, Unavailable
 from shop.service_layer.ports import (
@@ -122,10 +122,10 @@ class InMemoryOrders:
 
 class RecordingQueue:
     def __init__(self) -> None:
-        self.jobs: list[ChargeOrder | SendEmail] = []
+        self.jobs: list[AnyJob] = []
         self.down = False
 
-    def send(self, job: ChargeOrder | SendEmail) -> None:
+    def send(self, job: AnyJob) -> None:
         if self.down:
             raise Unavailable("queue down")
         self.jobs.append(job)

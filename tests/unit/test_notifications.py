@@ -17,6 +17,7 @@ from tests.unit.fakes import FixedClock, InMemoryUsers
 from tests.unit.fakes_pipeline import (
     InMemoryEmailLedger,
     InMemoryOrderLedger,
+    InMemoryRefundLedger,
     RecordingEmailSender,
     RecordingEventPublisher,
     RecordingRedelivery,
@@ -74,7 +75,7 @@ def service(
     events: RecordingEventPublisher,
     clock: FixedClock,
 ) -> NotificationService:
-    return NotificationService(users, orders, ledger, sender, events, clock=clock)
+    return NotificationService(users, orders, ledger, sender, events, refunds=InMemoryRefundLedger(orders), clock=clock)
 
 
 def welcome() -> SendEmail:
@@ -172,7 +173,16 @@ def test_the_claim_lease_is_the_one_the_service_was_given(
     clock: FixedClock,
 ) -> None:
     # Given a service with a 20 s lease and a send whose outcome is unknown
-    service = NotificationService(users, orders, ledger, sender, events, clock=clock, claim_lease=timedelta(seconds=20))
+    service = NotificationService(
+        users,
+        orders,
+        ledger,
+        sender,
+        events,
+        refunds=InMemoryRefundLedger(orders),
+        clock=clock,
+        claim_lease=timedelta(seconds=20),
+    )
     sender.failures = [OutcomeUnknown("no answer")]
     with pytest.raises(OutcomeUnknown):
         service.deliver(welcome())
@@ -232,3 +242,15 @@ def test_a_batch_publishes_its_events_together_and_reports_the_messages_whose_ev
     assert events.calls == [3]
     assert unpublished == [records[1].message_id]
     assert redelivery.retries == [(records[1].message_id, 10)]
+
+
+def test_a_receipt_whose_order_was_refunded_since_is_still_sent_with_the_paid_event(
+    service: NotificationService, orders: InMemoryOrderLedger, sender: RecordingEmailSender
+) -> None:
+    orders.put(make_order(status=OrderStatus.PARTIALLY_REFUNDED))
+
+    pending = service.deliver(receipt())
+
+    assert [mail.subject for mail in sender.sent] == ["Receipt for order 01ORDER000000000000000000A"]
+    assert pending is not None
+    assert (pending.event.event_type, pending.event.status) == ("order.paid", OrderStatus.PAID)

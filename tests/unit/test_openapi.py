@@ -124,3 +124,12 @@ def test_product_answers_document_their_etag_and_the_precondition_problems() -> 
     for route in (GET_PRODUCT, CREATE_PRODUCT, UPDATE_PRODUCT):
         assert "ETag" in responses_of(route)[str(route.success_status)]["headers"]
     assert {"412", "428"} <= responses_of(UPDATE_PRODUCT).keys()
+
+
+def test_a_route_that_needs_a_role_documents_the_roles_and_its_required_idempotency_key() -> None:
+    operation = build_document("https://api.example.com")["paths"]["/orders/{order_id}/refunds"]["post"]
+
+    assert operation["x-required-roles"] == ["support", "admin"]
+    assert "support, admin" in operation["description"]
+    [key] = [parameter for parameter in operation["parameters"] if parameter["in"] == "header"]
+    assert (key["name"], key["required"]) == ("Idempotency-Key", True)

@@ -136,3 +136,10 @@ class ChargeNeedsReview(NeedsOperator):
 
     title = "Charge needs review"
     metric = "ChargeNeedsReview"
+
+
+class RefundNeedsReview(NeedsOperator):
+    """A refund still pending past the provider's idempotency window: a person checks it at the provider."""
+
+    title = "Refund needs review"
+    metric = "RefundNeedsReview"

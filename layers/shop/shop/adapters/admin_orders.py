@@ -9,11 +9,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from shop.adapters.conditional_writes import ConditionNotMet, conditional_write
 from shop.adapters.dynamo import (
-    ORDER_BY_ID_INDEX,
     ORDERS_BY_STATUS_INDEX,
     PENDING_PARTITION,
     all_orders_status_partition,
     from_item,
+    order_by_id,
     order_sk,
     status_attributes,
     to_item,
@@ -71,17 +71,8 @@ class DynamoAdminOrders:
         )
 
     def find(self, order_id: str) -> AdminOrderView | None:
-        try:
-            response = self._client.query(
-                TableName=self._table,
-                IndexName=ORDER_BY_ID_INDEX,
-                KeyConditionExpression="gsi4pk = :order",
-                ExpressionAttributeValues=to_item({":order": order_sk(order_id)}),
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise unavailable(exc) from exc
-        items = response.get("Items", [])
-        return _view(items[0]) if items else None
+        item = order_by_id(self._client, self._table, order_id)
+        return None if item is None else AdminOrderView.model_validate(item, strict=False)
 
     def resolve(self, order: AdminOrderView, decision: ReviewDecision, by: str, at: datetime) -> AdminOrderView | None:
         stamp = isoformat(at)

@@ -13,9 +13,11 @@ Access patterns, and the key or index that serves each without a Scan:
 | a user's orders in one status, newest 1st | Query GSI | `ByUserStatus`: `USER#<user>#<status>`, `ORDER#<id>`  |
 | orders stuck in pending_payment           | Query GSI | `PendingPayments` (sparse): `PENDING`, last dispatch  |
 | all customers' orders in one status (ops) | Query GSI | `OrdersByStatus`: `ORDERSTATUS#<status>`, `ORDER#<id>` |
-| one order by id, without its user (ops)   | Query GSI | `OrderById`: `ORDER#<id>`                             |
+| one order by id, without its user         | Query GSI | `OrderById`: `ORDER#<id>` (operators, refunds)        |
 | replay of an Idempotency-Key              | GetItem   | pk `USER#<user>`, sk `IDEMPOTENCY#<key>` (TTL)        |
 | one email per (user or order, kind)       | cond. Put | pk `USER#<user>`, sk `SENT_EMAIL#<kind>[#<order>]`    |
+| one refund of an order                    | GetItem   | pk `USER#<user>`, sk `REFUND#<order>#<refund>`        |
+| replay of a refund's Idempotency-Key      | GetItem   | pk `USER#<user>`, sk `REFUND_KEY#<order>#<key>` (TTL) |
 | a product and its stock (sku unique)      | Transact  | Put `PRODUCT#<sku>/PRODUCT` + `/STOCK` if absent      |
 | a product with its stock                  | Query     | pk `PRODUCT#<sku>` (both items)                       |
 | active products by sku prefix             | Query GSI | `CatalogBySku` (sparse): `CATALOG`, lower-case sku    |
@@ -118,6 +120,25 @@ def _plain(value: Any) -> Any:
 
 def unavailable(exc: ClientError | BotoCoreError) -> Unavailable:
     return Unavailable("the order store is unavailable")
+
+
+def order_by_id(client: DynamoDBClient, table_name: str, order_id: str) -> dict[str, Any] | None:
+    """The order item with this id, whoever owns it, from the OrderById index (eventually consistent).
+
+    The index is the one way to find an order without its owner; a caller that needs the order as
+    last written reads it again by the keys this gives.
+    """
+    try:
+        response = client.query(
+            TableName=table_name,
+            IndexName=ORDER_BY_ID_INDEX,
+            KeyConditionExpression="gsi4pk = :order",
+            ExpressionAttributeValues=to_item({":order": order_sk(order_id)}),
+        )
+    except (ClientError, BotoCoreError) as exc:
+        raise unavailable(exc) from exc
+    items = response.get("Items", [])
+    return from_item(items[0]) if items else None
 
 
 def order_item(order: Order) -> dict[str, AttributeValueTypeDef]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from shop.domain.jobs import EmailKind
-from shop.domain.models import Order, User
+from shop.domain.models import Order, Refund, User
 from shop.service_layer.ports import EmailMessage
 
 # ISO 4217 minor units of the currencies the shop accepts; the rest have two.
@@ -19,8 +19,8 @@ def format_money(amount: int, currency: str) -> str:
     return f"{currency} {amount // 100:,}.{amount % 100:02d}"
 
 
-def render_email(kind: EmailKind, user: User, order: Order | None) -> EmailMessage:
-    """The email of `kind` for `user`; receipts and failure notices need their order."""
+def render_email(kind: EmailKind, user: User, order: Order | None, refund: Refund | None = None) -> EmailMessage:
+    """The email of `kind` for `user`; receipts and failure notices need their order, refund notices their refund."""
     if kind == "welcome":
         return _message(
             user,
@@ -30,6 +30,20 @@ def render_email(kind: EmailKind, user: User, order: Order | None) -> EmailMessa
     if order is None:
         raise ValueError(f"a {kind} email needs its order")
     total = format_money(order.total, order.currency)
+    if kind == "refund":
+        if refund is None:
+            raise ValueError("a refund email needs its refund")
+        amount = format_money(refund.amount, refund.currency)
+        return _message(
+            user,
+            f"Refund of {amount} for order {order.id}",
+            [
+                f"Hello {user.name},",
+                f"we have refunded {amount} of your payment of {total} for order {order.id}.",
+                f"Reason: {refund.reason}",
+                "It reaches your card within 5 to 10 business days, depending on your bank.",
+            ],
+        )
     if kind == "receipt":
         lines = [f"Hello {user.name},", f"we received your payment of {total} for order {order.id}. Thank you!"]
         lines += [

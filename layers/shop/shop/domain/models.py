@@ -90,6 +90,18 @@ class OrderStatus(StrEnum):
     PENDING_PAYMENT = "pending_payment"
     PAID = "paid"
     PAYMENT_FAILED = "payment_failed"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+
+
+# What may still be refunded: a captured order that has money left on it.
+REFUNDABLE_STATUSES = frozenset({OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED})
+
+
+class RefundStatus(StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
 
 
 class RegisterRequest(_Input):
@@ -115,6 +127,15 @@ class CreateOrderRequest(_Input):
     items: Annotated[list[OrderItem], Field(min_length=1, max_length=50)]
     currency: Currency
     payment_method: PaymentMethod
+
+
+class CreateRefundRequest(_Input):
+    amount: Annotated[
+        StrictInt,
+        Field(ge=1, le=MAX_ORDER_TOTAL, description="Minor units of the order's currency, at most what is left"),
+        AcceptWholeFloats,
+    ]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=r"\S")]
 
 
 class ListOrdersQuery(_Input):
@@ -167,6 +188,13 @@ class Order(_Output):
     created_at: str
     updated_at: str
     correlation_id: str | None = None
+    # The provider's id of the captured payment, once paid.
+    payment_id: str | None = None
+    # What succeeded refunds gave back; the status is `refunded` once it reaches the total.
+    refunded_amount: int = 0
+    # Refunds requested and not refused (pending or succeeded): never above the total, by a
+    # conditional write (`shop.adapters.refund_ledger`).
+    refund_reserved: int = 0
 
 
 class OrderView(_Output):
@@ -177,12 +205,53 @@ class OrderView(_Output):
     items: tuple[OrderItem, ...]
     currency: Currency
     total: int
+    refunded_amount: int = 0
     created_at: str
     updated_at: str
 
     @classmethod
     def of(cls, order: Order) -> OrderView:
         return cls.model_validate(order.model_dump(include=set(cls.model_fields)))
+
+
+class Refund(_Output):
+    """Money back on a paid order, asked for by staff and carried out by the payment worker."""
+
+    id: str
+    order_id: str
+    user_id: str
+    amount: int
+    currency: Currency
+    reason: str
+    status: RefundStatus
+    requested_by: str
+    # The provider's id of the payment to refund (the order's `payment_id`).
+    payment_id: str
+    created_at: str
+    updated_at: str
+    correlation_id: str | None = None
+    provider_refund_id: str | None = None
+    failure_code: str | None = None
+    # The order's status that this refund's success produced (partially_refunded or refunded).
+    order_status: OrderStatus | None = None
+
+
+class RefundView(_Output):
+    """A refund as staff see it."""
+
+    id: str
+    order_id: str
+    amount: int
+    currency: Currency
+    reason: str
+    status: RefundStatus
+    failure_code: str | None = None
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def of(cls, refund: Refund) -> RefundView:
+        return cls.model_validate(refund.model_dump(include=set(cls.model_fields)))
 
 
 class OrderPage(_Output):
@@ -292,7 +361,6 @@ class AdminListOrdersQuery(_Input):
 class AdminOrderView(Order):
     """An order as operators see it: whose it is, how its payment went, and any hold for review."""
 
-    payment_id: str | None = None
     failure_code: str | None = None
     charge_attempted_at: str | None = None
     # Set while a person must decide (POST /admin/orders/{id}/resolve); kept afterwards with the decision.
@@ -339,7 +407,7 @@ class Readiness(_Output):
     checks: dict[str, str]
 
 
-OrderEventType = Literal["order.paid", "order.payment_failed"]
+OrderEventType = Literal["order.paid", "order.payment_failed", "order.partially_refunded", "order.refunded"]
 
 
 class OrderStatusEvent(_Output):
@@ -355,18 +423,44 @@ class OrderStatusEvent(_Output):
     total: int
     currency: Currency
     occurred_at: str
+    # Refund events only: which refund, and how much it gave back.
+    refund_id: str | None = None
+    refund_amount: int | None = None
 
     @classmethod
-    def of(cls, order: Order) -> OrderStatusEvent:
-        if order.status is OrderStatus.PENDING_PAYMENT:
-            raise ValueError("a pending order has no status event yet")
-        event_type: OrderEventType = "order.paid" if order.status is OrderStatus.PAID else "order.payment_failed"
+    def of_refund(cls, order: Order, refund: Refund) -> OrderStatusEvent:
+        """The event of one succeeded refund; its id is the refund's, as one order may have several."""
+        if refund.order_status not in {OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED}:
+            raise ValueError("only a succeeded refund has a status event")
+        event_type: OrderEventType = (
+            "order.refunded" if refund.order_status is OrderStatus.REFUNDED else "order.partially_refunded"
+        )
         return cls(
-            event_id=f"{order.id}:{order.status.value}",
+            event_id=f"{order.id}:refund:{refund.id}",
             event_type=event_type,
             order_id=order.id,
             user_id=order.user_id,
-            status=order.status,
+            status=refund.order_status,
+            total=order.total,
+            currency=order.currency,
+            occurred_at=refund.updated_at,
+            refund_id=refund.id,
+            refund_amount=refund.amount,
+        )
+
+    @classmethod
+    def of(cls, order: Order) -> OrderStatusEvent:
+        """The event of the order's payment; an order refunded since was paid."""
+        if order.status is OrderStatus.PENDING_PAYMENT:
+            raise ValueError("a pending order has no status event yet")
+        status = OrderStatus.PAYMENT_FAILED if order.status is OrderStatus.PAYMENT_FAILED else OrderStatus.PAID
+        event_type: OrderEventType = "order.paid" if status is OrderStatus.PAID else "order.payment_failed"
+        return cls(
+            event_id=f"{order.id}:{status.value}",
+            event_type=event_type,
+            order_id=order.id,
+            user_id=order.user_id,
+            status=status,
             total=order.total,
             currency=order.currency,
             occurred_at=order.updated_at,

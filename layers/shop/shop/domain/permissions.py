@@ -27,6 +27,7 @@ class Action(StrEnum):
     ADMIN_ORDERS_READ = "admin:orders:read"
     ADMIN_ORDERS_RESOLVE = "admin:orders:resolve"
     USER_ROLES_WRITE = "user:roles:write"
+    ORDER_REFUND = "order:refund"
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ RULES: dict[Action, Rule] = {
     Action.ADMIN_ORDERS_READ: Rule(_STAFF),
     Action.ADMIN_ORDERS_RESOLVE: Rule(_ADMIN),
     Action.USER_ROLES_WRITE: Rule(_ADMIN),
+    Action.ORDER_REFUND: Rule(_STAFF),
 }
 
 

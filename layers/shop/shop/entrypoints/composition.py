@@ -12,6 +12,7 @@ from shop.adapters.dynamo import DynamoOrderRepository, DynamoUserRepository
 from shop.adapters.login_attempts import DynamoLoginAttempts
 from shop.adapters.passwords import PasswordHasher
 from shop.adapters.products import DynamoProductRepository
+from shop.adapters.refund_ledger import DynamoRefundLedger
 from shop.adapters.secret_values import CachedSecret
 from shop.adapters.signing_keys import SecretsManagerSigningKey
 from shop.adapters.sqs import SqsJobQueue
@@ -25,6 +26,7 @@ from shop.service_layer.cursors import CursorCodec
 from shop.service_layer.orders import OrderService
 from shop.service_layer.ports import LoginFailureLimit
 from shop.service_layer.readiness import ReadinessProbe
+from shop.service_layer.refunds import RefundService
 from shop.service_layer.roles import RoleService
 from shop.service_layer.tokens import TokenService
 
@@ -107,3 +109,12 @@ def admin_order_service(settings: Settings) -> AdminOrderService:
 
 def role_service(table_name: str) -> RoleService:
     return RoleService(DynamoUserRoles(dynamodb_client(), table_name))
+
+
+def refund_service(settings: Settings) -> RefundService:
+    return RefundService(
+        DynamoRefundLedger(dynamodb_client(), settings.table_name),
+        SqsJobQueue(sqs_client(), settings.payments_queue_url),
+        _CLOCK,
+        idempotency_ttl_seconds=settings.idempotency_ttl_seconds,
+    )

@@ -14,6 +14,7 @@ from shop.domain.models import (
     AdminOrderView,
     CreateOrderRequest,
     CreateProductRequest,
+    CreateRefundRequest,
     Health,
     IdempotencyKey,
     ListOrdersQuery,
@@ -24,6 +25,7 @@ from shop.domain.models import (
     ProductPage,
     ProductView,
     Readiness,
+    RefundView,
     RegisterRequest,
     ResolveOrderRequest,
     SetRolesRequest,
@@ -263,6 +265,27 @@ SET_USER_ROLES = Route(
     errors=(400, 403, 404, 409, 413, 422, 503),
 )
 
+REFUND_ORDER = Route(
+    "refundOrder",
+    "POST",
+    "/orders/{order_id}/refunds",
+    "RefundOrderFunction",
+    "Refund part or all of a paid order; the payment worker gives the money back",
+    success_status=201,
+    request_body=CreateRefundRequest,
+    response=RefundView,
+    errors=(400, 403, 404, 409, 413, 422, 503),
+    headers=(
+        HeaderParameter(
+            "Idempotency-Key",
+            "Required: a retried request returns the refund the first one asked for, and refunds nothing more",
+            IdempotencyKey,
+            required=True,
+        ),
+    ),
+    action=Action.ORDER_REFUND,
+)
+
 ROUTES = (
     REGISTER,
     LOGIN,
@@ -282,4 +305,5 @@ ROUTES = (
     ADMIN_GET_ORDER,
     RESOLVE_ORDER,
     SET_USER_ROLES,
+    REFUND_ORDER,
 )

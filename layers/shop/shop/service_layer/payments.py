@@ -28,8 +28,11 @@ from shop.service_layer.ports import Charged, ChargeRequest, JobQueue, OrderLedg
 # for an attempt that starts just before the limit.
 IDEMPOTENCY_WINDOW = timedelta(hours=23)
 
+# A refunded order was paid: a charge job delivered again after its refunds still queues the receipt.
 _EMAIL_FOR_STATUS: dict[OrderStatus, EmailKind] = {
     OrderStatus.PAID: "receipt",
+    OrderStatus.PARTIALLY_REFUNDED: "receipt",
+    OrderStatus.REFUNDED: "receipt",
     OrderStatus.PAYMENT_FAILED: "payment_failed",
 }
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
-from shop.domain.jobs import ChargeOrder, EmailKind, SendEmail
+from shop.domain.jobs import AnyJob, EmailKind
 from shop.domain.models import (
     AdminOrderView,
     Credential,
@@ -16,6 +16,7 @@ from shop.domain.models import (
     OrderStatusEvent,
     Product,
     ProductView,
+    Refund,
     User,
 )
 
@@ -110,7 +111,7 @@ class OrderRepository(Protocol):
 class JobQueue(Protocol):
     """Where work that can wait goes."""
 
-    def send(self, job: ChargeOrder | SendEmail) -> None:
+    def send(self, job: AnyJob) -> None:
         """Enqueue the job; raise `Unavailable` when the queue cannot take it."""
 
 
@@ -154,11 +155,111 @@ class Declined:
 ChargeOutcome = Charged | Declined
 
 
+@dataclass(frozen=True)
+class RefundRequest:
+    """Money back on a captured payment, as the payment provider receives it."""
+
+    # Ours, unique per refund: every attempt at one refund is the same request at the provider.
+    refund_id: str
+    order_id: str
+    # The provider's id of the captured payment (`Charged.payment_id`).
+    payment_id: str
+    # Minor units; the provider refuses more than what is left unrefunded.
+    amount: int
+    reason: str = ""
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"refund-{self.refund_id}"
+
+
+@dataclass(frozen=True)
+class Refunded:
+    """The provider accepted the refund; the money is on its way back."""
+
+    provider_refund_id: str
+
+
+@dataclass(frozen=True)
+class RefundRefused:
+    """The provider will not refund: more than the remainder, nothing captured, already refunded."""
+
+    code: str
+    message: str
+
+
+RefundOutcome = Refunded | RefundRefused
+
+
 class PaymentGateway(Protocol):
-    """Charges an order's payment method."""
+    """Charges an order's payment method and gives money back on it."""
 
     def charge(self, request: ChargeRequest) -> ChargeOutcome:
         """Raise `Unavailable` when a later attempt may succeed, `Misconfigured` when none can."""
+
+    def refund(self, request: RefundRequest) -> RefundOutcome:
+        """Refund once per `request.idempotency_key`; raise as `charge` does."""
+
+
+@dataclass(frozen=True)
+class RefundIdempotencyRecord:
+    """Which refund of an order a caller's Idempotency-Key asked for, and with which body."""
+
+    key: str
+    refund_id: str
+    fingerprint: str
+    expires_at: int
+
+
+class RefundKeyTaken(Exception):
+    """An earlier request on this order stored the Idempotency-Key first; `record` is what it stored."""
+
+    def __init__(self, record: RefundIdempotencyRecord) -> None:
+        super().__init__(record.key)
+        self.record = record
+
+
+class RefundNotReserved(Exception):
+    """The order cannot take the refund (not refundable, or less left than asked); `order` as stored."""
+
+    def __init__(self, order: Order | None) -> None:
+        super().__init__(None if order is None else order.id)
+        self.order = order
+
+
+class RefundReader(Protocol):
+    """Reads one refund of an order."""
+
+    def get(self, user_id: str, order_id: str, refund_id: str) -> Refund | None:
+        """The refund as last written (a strongly consistent read)."""
+
+
+class RefundLedger(RefundReader, Protocol):
+    """Refunds and the order's refund counters, changed together and conditionally: never more than captured."""
+
+    def find_order(self, order_id: str) -> Order | None:
+        """The order with this id, whoever owns it; as last written."""
+
+    def reserve(self, order: Order, refund: Refund, record: RefundIdempotencyRecord) -> None:
+        """Store the pending refund, its key, and its amount reserved on the order, all or nothing.
+
+        Raise `RefundKeyTaken` when the key was used on this order, `RefundNotReserved` when the
+        order is not refundable or has less left than the refund asks.
+        """
+
+    def idempotency_record(self, user_id: str, order_id: str, key: str) -> RefundIdempotencyRecord | None: ...
+
+    def get_with_order(self, user_id: str, order_id: str, refund_id: str) -> tuple[Refund, Order] | None:
+        """The refund and its order, read together as last written; None when either is missing."""
+
+    def complete(self, refund: Refund, order: Order, outcome: Refunded, at: datetime) -> Refund:
+        """Mark a pending refund succeeded and add it to the order's refunded amount; the refund as stored.
+
+        `order` is the order as read with the refund; it is read again if another refund settled since.
+        """
+
+    def release(self, refund: Refund, outcome: RefundRefused, at: datetime) -> Refund:
+        """Mark a pending refund failed and free its reservation on the order; the refund as stored."""
 
 
 @dataclass(frozen=True)
@@ -217,6 +318,7 @@ class EmailKey:
     user_id: str
     kind: EmailKind
     order_id: str | None = None
+    refund_id: str | None = None
 
 
 @dataclass(frozen=True)
