@@ -154,7 +154,7 @@ def test_every_other_function_answer_carries_the_security_headers(
     customer = new_customer(cloud)
     auth = customer.bearer(log_in(cloud, customer).body["access_token"])
     order = {
-        "items": [{"sku": "BOOK-1", "quantity": 1, "unit_price": 500}],
+        "items": [{"sku": "BOOK-1", "quantity": 1}],
         "currency": "EUR",
         "payment_method": "pm_card_visa",
     }
@@ -195,7 +195,7 @@ def full_customer_journey(
     first, second = new_customer(cloud), new_customer(cloud)
     auth = first.bearer(log_in(cloud, first).body["access_token"])
     order = {
-        "items": [{"sku": "BOOK-1", "quantity": 2, "unit_price": 1250}],
+        "items": [{"sku": "BOOK-1", "quantity": 2}],
         "currency": "EUR",
         "payment_method": "pm_card_visa",
     }

@@ -42,7 +42,7 @@ def customer(cloud: RunningCloud) -> tuple[str, str]:
 
 def order_body(payment_method: str = "pm_card_visa") -> dict[str, Any]:
     return {
-        "items": [{"sku": "BOOK-1", "quantity": 2, "unit_price": 1250}],
+        "items": [{"sku": "BOOK-1", "quantity": 2}],
         "currency": "EUR",
         "payment_method": payment_method,
     }

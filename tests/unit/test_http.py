@@ -74,14 +74,32 @@ def test_malformed_json_is_a_400() -> None:
 
 
 def test_schema_violations_are_a_422_naming_every_failing_field() -> None:
-    body = {"items": [{"sku": "A", "quantity": 0, "unit_price": 1.5}], "currency": "XXX", "payment_method": "card"}
+    body = {"items": [{"sku": "A", "quantity": 0}, {"sku": "-"}], "currency": "XXX", "payment_method": "card"}
 
     response = call(parse_order, api_event("create_order", body=body))
 
     problem = json_body(response)
     locations = {error["location"] for error in problem["errors"]}
     assert response["statusCode"] == 422
-    assert locations == {"body.items.0.quantity", "body.items.0.unit_price", "body.currency", "body.payment_method"}
+    assert locations == {
+        "body.items.0.quantity",
+        "body.items.1.sku",
+        "body.items.1.quantity",
+        "body.currency",
+        "body.payment_method",
+    }
+
+
+def test_a_client_price_is_a_422_problem_saying_prices_come_from_the_catalog() -> None:
+    body = json.loads(api_event("create_order")["body"])
+    body["items"][0]["unit_price"] = 1
+
+    response = call(parse_order, api_event("create_order", body=body))
+
+    problem = json_body(response)
+    assert response["statusCode"] == 422
+    assert [error["location"] for error in problem["errors"]] == ["body.items.0"]
+    assert "prices come from the catalog" in problem["errors"][0]["message"]
 
 
 def test_unknown_fields_are_rejected() -> None:

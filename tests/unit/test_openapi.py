@@ -26,10 +26,12 @@ def test_every_route_is_documented_with_its_security() -> None:
 def test_request_and_response_schemas_come_from_the_models() -> None:
     schemas = build_document("/dev")["components"]["schemas"]
 
-    item = schemas["OrderItem"]
+    item = schemas["OrderLineRequest"]
     assert item["properties"]["quantity"]["maximum"] == 1000
+    assert set(item["properties"]) == {"sku", "quantity"}
     assert item["additionalProperties"] is False
-    assert schemas["CreateOrderRequest"]["properties"]["items"]["maxItems"] == 50
+    assert schemas["CreateOrderRequest"]["properties"]["items"]["maxItems"] == 49
+    assert set(schemas["OrderLine"]["properties"]) == {"sku", "name", "quantity", "unit_price"}
 
 
 def responses_of(route: Route) -> dict[str, Any]:
@@ -46,9 +48,11 @@ def test_protected_routes_document_the_gateways_own_refusals_as_plain_json(route
     responses = responses_of(route)
 
     for status in ("401", "403"):
-        assert responses[status]["content"] == {
-            "application/json": {"schema": {"$ref": "#/components/schemas/GatewayMessage"}}
+        # A 403 that the handler answers itself (a role it lacks) is a problem document besides.
+        assert responses[status]["content"]["application/json"] == {
+            "schema": {"$ref": "#/components/schemas/GatewayMessage"}
         }
+    assert ("application/problem+json" in responses["403"]["content"]) is (403 in route.errors)
     # The authorizer failing answers {"message": null}; a handler's crash is a problem document.
     assert media_types(responses["500"]) == {"application/json", "application/problem+json"}
 

@@ -15,6 +15,7 @@ from pydantic import (
     StrictInt,
     StringConstraints,
     WithJsonSchema,
+    model_validator,
 )
 
 ALLOWED_CURRENCIES = ("USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF", "SEK", "NOK", "DKK")
@@ -22,6 +23,10 @@ Currency = Literal["USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF", "SEK", "NOK"
 # Stripe's ceiling for one charge is eight digits of minor units; a larger order could never
 # be paid, so it is refused when placed rather than failing later in the worker.
 MAX_ORDER_TOTAL = 99_999_999
+# Placing an order is one DynamoDB transaction of at most 100 items: the order, its idempotency
+# record, and per line the stock decrement and the check that the product's price is still the
+# one snapshotted. 2 + 2 x 49 = 100.
+MAX_ORDER_LINES = 49
 
 # Deliberately simple: a full RFC 5322 parser accepts addresses no mail system delivers to.
 # The OpenAPI document publishes the same pattern, so what it calls valid the API accepts.
@@ -79,6 +84,13 @@ class OrderStatus(StrEnum):
     PENDING_PAYMENT = "pending_payment"
     PAID = "paid"
     PAYMENT_FAILED = "payment_failed"
+    CANCELLED = "cancelled"
+
+
+class CancellationReason(StrEnum):
+    CUSTOMER = "customer"
+    # Still pending, never charged, past the hold (template PendingOrderHoldSeconds).
+    ABANDONED = "abandoned"
 
 
 class RegisterRequest(_Input):
@@ -92,18 +104,48 @@ class LoginRequest(_Input):
     password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 
-class OrderItem(_Input):
+PRICES_FROM_CATALOG = "unit_price is not accepted: prices come from the catalog, send only sku and quantity"
+
+
+class OrderLineRequest(_Input):
+    """One line as the client orders it: which product and how many. The price is the catalog's."""
+
     sku: Sku
     quantity: Annotated[StrictInt, Field(ge=1, le=1000), AcceptWholeFloats]
-    unit_price: Annotated[
-        StrictInt, Field(ge=1, le=10_000_000, description="Minor units of the currency"), AcceptWholeFloats
-    ]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_client_prices(cls, data: object) -> object:
+        # Named on its own rather than as one more unknown field: a client that used to send
+        # prices learns why they are refused.
+        if isinstance(data, dict) and "unit_price" in data:
+            raise ValueError(PRICES_FROM_CATALOG)
+        return data
 
 
 class CreateOrderRequest(_Input):
-    items: Annotated[list[OrderItem], Field(min_length=1, max_length=50)]
+    items: Annotated[list[OrderLineRequest], Field(min_length=1, max_length=MAX_ORDER_LINES)]
     currency: Currency
     payment_method: PaymentMethod
+
+    @model_validator(mode="after")
+    def _one_line_per_sku(self) -> CreateOrderRequest:
+        # One transaction may touch a stock item once, so a sku's units go on one line.
+        seen: dict[str, int] = {}
+        for index, line in enumerate(self.items):
+            if line.sku in seen:
+                raise ValueError(f"items {seen[line.sku]} and {index} both order sku {line.sku}; put it on one line")
+            seen[line.sku] = index
+        return self
+
+
+class OrderLine(_Output):
+    """One line of a placed order: the product's name and price as the catalog had them at placement."""
+
+    sku: str
+    name: str
+    quantity: int
+    unit_price: Annotated[int, Field(description="Minor units of the currency, from the catalog")]
 
 
 class ListOrdersQuery(_Input):
@@ -146,13 +188,16 @@ class Order(_Output):
     id: str
     user_id: str
     status: OrderStatus
-    items: tuple[OrderItem, ...]
+    items: tuple[OrderLine, ...]
     currency: Currency
     total: int
     payment_method: str
     created_at: str
     updated_at: str
     correlation_id: str | None = None
+    # Set by the payment worker before it calls the provider; from then on the order cannot be cancelled.
+    charge_attempted_at: str | None = None
+    cancellation_reason: CancellationReason | None = None
 
 
 class OrderView(_Output):
@@ -160,11 +205,12 @@ class OrderView(_Output):
 
     id: str
     status: OrderStatus
-    items: tuple[OrderItem, ...]
+    items: tuple[OrderLine, ...]
     currency: Currency
     total: int
     created_at: str
     updated_at: str
+    cancellation_reason: CancellationReason | None = None
 
     @classmethod
     def of(cls, order: Order) -> OrderView:
@@ -185,7 +231,12 @@ class Readiness(_Output):
     checks: dict[str, str]
 
 
-OrderEventType = Literal["order.paid", "order.payment_failed"]
+OrderEventType = Literal["order.paid", "order.payment_failed", "order.cancelled"]
+_EVENT_TYPES: dict[OrderStatus, OrderEventType] = {
+    OrderStatus.PAID: "order.paid",
+    OrderStatus.PAYMENT_FAILED: "order.payment_failed",
+    OrderStatus.CANCELLED: "order.cancelled",
+}
 
 
 class OrderStatusEvent(_Output):
@@ -204,12 +255,11 @@ class OrderStatusEvent(_Output):
 
     @classmethod
     def of(cls, order: Order) -> OrderStatusEvent:
-        if order.status is OrderStatus.PENDING_PAYMENT:
-            raise ValueError("a pending order has no status event yet")
-        event_type: OrderEventType = "order.paid" if order.status is OrderStatus.PAID else "order.payment_failed"
+        if order.status not in _EVENT_TYPES:
+            raise ValueError(f"an order in status {order.status.value} has no status event")
         return cls(
             event_id=f"{order.id}:{order.status.value}",
-            event_type=event_type,
+            event_type=_EVENT_TYPES[order.status],
             order_id=order.id,
             user_id=order.user_id,
             status=order.status,

@@ -7,8 +7,9 @@ come from the standard AWS_ENDPOINT_URL variables, so nothing here knows where i
 from __future__ import annotations
 
 from shop.adapters.aws_clients import dynamodb_client, secrets_client, sqs_client
-from shop.adapters.dynamo import DynamoOrderRepository, DynamoUserRepository
+from shop.adapters.dynamo import DynamoOrderRepository, DynamoProductCatalog, DynamoUserRepository
 from shop.adapters.login_attempts import DynamoLoginAttempts
+from shop.adapters.order_ledger import DynamoOrderLedger
 from shop.adapters.passwords import PasswordHasher
 from shop.adapters.secret_values import CachedSecret
 from shop.adapters.signing_keys import SecretsManagerSigningKey
@@ -16,6 +17,7 @@ from shop.adapters.sqs import SqsJobQueue
 from shop.domain.clock import SystemClock
 from shop.entrypoints.settings import Settings
 from shop.service_layer.accounts import AccountService, LoginService, RegistrationService
+from shop.service_layer.cancellation import CancellationService
 from shop.service_layer.cursors import CursorCodec
 from shop.service_layer.orders import OrderService
 from shop.service_layer.ports import LoginFailureLimit
@@ -67,13 +69,23 @@ def login_service(settings: Settings) -> LoginService:
 
 
 def order_service(settings: Settings) -> OrderService:
+    dynamodb = dynamodb_client()
     return OrderService(
-        DynamoOrderRepository(dynamodb_client(), settings.table_name),
+        DynamoOrderRepository(dynamodb, settings.table_name),
+        DynamoProductCatalog(dynamodb, settings.table_name),
         SqsJobQueue(sqs_client(), settings.payments_queue_url),
         CursorCodec(signing_key(settings)),
         _CLOCK,
         idempotency_ttl_seconds=settings.idempotency_ttl_seconds,
         pause_payment_dispatch=settings.pause_payment_dispatch,
+    )
+
+
+def cancellation_service(settings: Settings) -> CancellationService:
+    return CancellationService(
+        DynamoOrderLedger(dynamodb_client(), settings.table_name),
+        SqsJobQueue(sqs_client(), settings.notifications_queue_url),
+        _CLOCK,
     )
 
 

@@ -89,7 +89,7 @@ CREATE_ORDER = Route(
     success_status=201,
     request_body=CreateOrderRequest,
     response=OrderView,
-    errors=(400, 413, 422, 503),
+    errors=(400, 409, 413, 422, 503),
     headers=(
         HeaderParameter(
             "Idempotency-Key", "Makes a retried request return the order the first one created", IdempotencyKey
@@ -133,4 +133,14 @@ DOCS = Route(
     "docs", "GET", "/docs", "DocsFunction", "Interactive API documentation", public=True, media_type="text/html"
 )
 
-ROUTES = (REGISTER, LOGIN, ME, CREATE_ORDER, GET_ORDER, LIST_ORDERS, HEALTH, READY, OPENAPI, DOCS)
+CANCEL_ORDER = Route(
+    "cancelOrder",
+    "POST",
+    "/orders/{order_id}/cancel",
+    "CancelOrderFunction",
+    "Cancel one of the caller's orders that is still pending payment; its units go back to stock",
+    response=OrderView,
+    errors=(403, 404, 409, 503),
+)
+
+ROUTES = (REGISTER, LOGIN, ME, CREATE_ORDER, GET_ORDER, LIST_ORDERS, HEALTH, READY, OPENAPI, DOCS, CANCEL_ORDER)
