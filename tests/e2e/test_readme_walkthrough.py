@@ -37,7 +37,10 @@ def test_the_readme_walkthrough_works_as_written(cloud: RunningCloud) -> None:
     output = result.stdout
     assert result.returncode == 0, result.stderr
     assert '"status":"ok"' in output and '"status":"ready"' in output
-    assert '"status":"paid"' in output
+    assert '"status":"paid"' in output and '"name":"Dune (paperback)"' in output
+    assert "was paid, so it can no longer be cancelled" in output
+    assert '"shortages": [{"sku": "PEN-1", "requested": 1000' in output
+    assert "prices come from the catalog" in output
     assert '"status": 422' in output and "HTTP/1.1 401" in output
     assert "Subject: Your receipt" in output or "receipt" in output.lower()
     assert "succeeded" in output and "PaymentsQueue" in output
