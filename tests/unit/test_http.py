@@ -8,7 +8,7 @@ import pytest
 from shop.domain.models import CreateOrderRequest, Health
 from shop.entrypoints.http import MAX_BODY_BYTES, ApiRequest, ApiResponse, endpoint
 from shop.entrypoints.routes import HEALTH
-from shop.errors import Conflict, NotFound, Throttled, Unavailable
+from shop.errors import Conflict, Contention, NotFound, OutOfStock, Shortage, Throttled, Unavailable
 from tests.support.events import FakeLambdaContext, api_event, json_body
 
 
@@ -55,6 +55,25 @@ def test_a_throttled_answer_says_when_to_retry() -> None:
         raise Throttled("slow down", 17)
 
     assert call(fail, api_event("health"))["headers"]["Retry-After"] == "17"
+
+
+def test_contention_is_a_503_that_says_when_to_retry() -> None:
+    def fail(request: ApiRequest) -> ApiResponse:
+        raise Contention("busy", 1)
+
+    response = call(fail, api_event("health"))
+
+    assert response["statusCode"] == 503 and response["headers"]["Retry-After"] == "1"
+
+
+def test_out_of_stock_is_a_409_listing_each_short_sku() -> None:
+    def fail(request: ApiRequest) -> ApiResponse:
+        raise OutOfStock([Shortage("LAMP-1", requested=5, available=2)])
+
+    response = call(fail, api_event("health"))
+
+    assert response["statusCode"] == 409
+    assert json_body(response)["shortages"] == [{"sku": "LAMP-1", "requested": 5, "available": 2, "short_by": 3}]
 
 
 def test_an_unexpected_error_is_a_500_without_internals() -> None:
