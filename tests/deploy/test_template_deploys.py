@@ -64,6 +64,7 @@ FUNCTIONS = {
     "PaymentWorkerFunction": ("payment_worker.handler", 30, 512),
     "NotificationWorkerFunction": ("notification_worker.handler", 30, 512),
     "MaintenanceFunction": ("maintenance.handler", 60, 512),
+    "CancelOrderFunction": ("cancel_order.handler", 10, 512),
 }
 
 
