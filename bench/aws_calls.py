@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from unittest import mock
 
@@ -37,6 +38,7 @@ from bench.common import (
 from localcloud.payments import PaymentProvider
 from localcloud.provision import provision
 from localcloud.spec import FunctionSpec, StackSpec
+from shop.domain.clock import isoformat
 from tests.support.catalog import E2E_PRODUCTS, SeedProduct, seed_products
 from tests.support.events import FakeLambdaContext, api_event, load_event
 
@@ -119,6 +121,20 @@ OPERATIONS = {
             ("dynamodb:GetItem", "dynamodb:TransactWriteItems", "sqs:SendMessage"),
             "the order (its lines say which stock items get their units back); its conditional transition and "
             "the stock releases in one transaction; the cancellation email job",
+        ),
+        Operation(
+            "abandon an order (maintenance sweep, one order past the hold)",
+            (
+                "dynamodb:Query",
+                "dynamodb:GetItem",
+                "dynamodb:TransactWriteItems",
+                "sqs:SendMessage",
+                "sqs:GetQueueAttributes",
+                "sqs:GetQueueAttributes",
+            ),
+            "the stuck orders from the sparse PendingPayments index, the order (consistent: is it still pending "
+            "and unclaimed?), its cancellation with the units back in one transaction, the cancellation email job; "
+            "the two dead-letter queues' depths",
         ),
         Operation("get order", ("dynamodb:GetItem",), "the order under its owner's partition"),
         Operation(
@@ -250,6 +266,16 @@ class Shop:
     def place_order(self, user_id: str) -> str:
         return str(self.api("CreateOrderFunction", create_order_event(user_id, idempotency_key=True), 201)["id"])
 
+    def age(self, user_id: str, order_id: str, hours: int) -> None:
+        """Make a pending order look placed and last dispatched `hours` ago."""
+        then = isoformat(datetime.now(UTC) - timedelta(hours=hours))
+        boto3.client("dynamodb", region_name=REGION).update_item(
+            TableName=self.function("CreateOrderFunction").environment["TABLE_NAME"],
+            Key={"pk": {"S": f"USER#{user_id}"}, "sk": {"S": f"ORDER#{order_id}"}},
+            UpdateExpression="SET created_at = :then, gsi2sk = :then",
+            ExpressionAttributeValues={":then": {"S": then}},
+        )
+
     def take_batch(self, worker: str) -> dict[str, Any]:
         return take_batch(self._sqs, self.function(worker))
 
@@ -321,6 +347,14 @@ def count_everything(shop: Shop, provider: PaymentProvider) -> dict[str, Counted
         return api_event("cancel_order", user_id=user_id, path_parameters={"order_id": order_id})
 
     counted["cancel order"] = shop.count("CancelOrderFunction", cancel_event, cancel_event)
+
+    def sweep_with_an_abandoned_order() -> dict[str, Any]:
+        shop.age(user_id, shop.place_order(user_id), hours=2)
+        return load_event("maintenance")
+
+    counted["abandon an order (maintenance sweep, one order past the hold)"] = shop.count(
+        "MaintenanceFunction", sweep_with_an_abandoned_order, sweep_with_an_abandoned_order
+    )
     order_id = shop.place_order(user_id)
     get_event = api_event("get_order", user_id=user_id, path_parameters={"order_id": order_id})
     counted["get order"] = shop.count("GetOrderFunction", lambda: get_event, lambda: get_event)
