@@ -279,7 +279,15 @@ def test_a_cursor_cannot_be_replayed_by_another_user_or_query(service: OrderServ
         service.list("u1", ListOrdersQuery(limit=1, cursor=cursor, status=OrderStatus.PAID))
 
 
-@pytest.mark.parametrize("mangle", [lambda c: c[:-2] + "AA", lambda c: "e30." + c.split(".")[1], lambda c: "garbage"])
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda c: c[:-2] + "AA",
+        lambda c: "e30." + c.split(".")[1],
+        lambda c: "garbage",
+        lambda c: "\U000aad5e\xf1n.\xb3\xc3",
+    ],
+)
 def test_a_tampered_cursor_is_malformed(service: OrderService, clock: FixedClock, mangle: object) -> None:
     for _ in range(2):
         service.place("u1", order_request(), idempotency_key=None, correlation_id="r")
