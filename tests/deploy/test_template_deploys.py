@@ -65,6 +65,7 @@ FUNCTIONS = {
     "NotificationWorkerFunction": ("notification_worker.handler", 30, 512),
     "MaintenanceFunction": ("maintenance.handler", 60, 512),
     "RefundOrderFunction": ("refund_order.handler", 10, 512),
+    "CancelOrderFunction": ("cancel_order.handler", 10, 512),
 }
 
 

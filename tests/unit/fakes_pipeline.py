@@ -8,12 +8,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from shop.domain.models import REFUNDABLE_STATUSES, Order, OrderStatus, OrderStatusEvent, Refund, RefundStatus
+from shop.domain.models import (
+    REFUNDABLE_STATUSES,
+    CancellationReason,
+    Order,
+    OrderStatus,
+    OrderStatusEvent,
+    Refund,
+    RefundStatus,
+    User,
+)
 from shop.errors import Unavailable
 from shop.service_layer.ports import (
     Charged,
     ChargeOutcome,
     ChargeRequest,
+    ChargeStart,
     ClaimResult,
     EmailAlreadySent,
     EmailClaim,
@@ -29,18 +39,22 @@ from shop.service_layer.ports import (
     RefundOutcome,
     RefundRefused,
     RefundRequest,
+    Transition,
 )
+from tests.unit.fakes import InMemoryCatalog, InMemoryUsers
 
 
 class InMemoryOrderLedger:
-    """Orders with the DynamoDB ledger's conditions: only a pending order is changed."""
+    """Orders with the DynamoDB ledger's conditions: only a pending order is changed, a claimed one never cancelled."""
 
-    def __init__(self) -> None:
+    def __init__(self, catalog: InMemoryCatalog | None = None, users: InMemoryUsers | None = None) -> None:
+        self.catalog = catalog or InMemoryCatalog()
+        self.users = users or InMemoryUsers()
         self.orders: dict[tuple[str, str], Order] = {}
-        self.charge_attempts: dict[str, datetime] = {}
         self.dispatched_at: dict[str, datetime] = {}
         self.held: dict[str, str] = {}
         self.down = False
+        self._lock = threading.RLock()
 
     def put(self, order: Order) -> None:
         self.orders[(order.user_id, order.id)] = order
@@ -50,18 +64,46 @@ class InMemoryOrderLedger:
         self._check()
         return self.orders.get((user_id, order_id))
 
-    def record_charge_attempt(self, order: Order, at: datetime) -> datetime | None:
-        if not self._pending(order):
-            return None
-        return self.charge_attempts.setdefault(order.id, at)
+    def customer_and_order(self, user_id: str, order_id: str) -> tuple[User | None, Order | None]:
+        self._check()
+        return self.users.get(user_id), self.orders.get((user_id, order_id))
 
-    def settle(self, order: Order, outcome: ChargeOutcome, at: datetime) -> Order:
-        if self._pending(order):
-            status = OrderStatus.PAID if isinstance(outcome, Charged) else OrderStatus.PAYMENT_FAILED
-            stamp = at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-            self.orders[(order.user_id, order.id)] = order.model_copy(update={"status": status, "updated_at": stamp})
+    def begin_charge(self, user_id: str, order_id: str, at: datetime) -> ChargeStart | Order | None:
+        with self._lock:
+            self._check()
+            order = self.orders.get((user_id, order_id))
+            if order is None or order.status is not OrderStatus.PENDING_PAYMENT:
+                return order
+            if order.charge_attempted_at is None:
+                order = order.model_copy(update={"charge_attempted_at": _stamp(at)})
+                self.orders[(user_id, order_id)] = order
+            assert order.charge_attempted_at is not None
+            return ChargeStart(order=order, first_attempt=datetime.fromisoformat(order.charge_attempted_at))
+
+    def settle(self, order: Order, outcome: ChargeOutcome, at: datetime) -> Transition:
+        status = OrderStatus.PAID if isinstance(outcome, Charged) else OrderStatus.PAYMENT_FAILED
+        return self._leave_pending(order, status, at, release=status is OrderStatus.PAYMENT_FAILED, claimed_ok=True)
+
+    def cancel(self, order: Order, reason: CancellationReason, at: datetime) -> Transition:
+        return self._leave_pending(
+            order, OrderStatus.CANCELLED, at, release=True, claimed_ok=False, cancellation_reason=reason
+        )
+
+    def _leave_pending(
+        self, order: Order, status: OrderStatus, at: datetime, *, release: bool, claimed_ok: bool, **extra: object
+    ) -> Transition:
+        with self._lock:
+            self._check()
+            stored = self.orders[(order.user_id, order.id)]
+            claimed = stored.charge_attempted_at is not None
+            if stored.status is not OrderStatus.PENDING_PAYMENT or (claimed and not claimed_ok):
+                return Transition(order=stored, done_now=False)
+            changed = stored.model_copy(update={"status": status, "updated_at": _stamp(at), **extra})
+            self.orders[(order.user_id, order.id)] = changed
             self.dispatched_at.pop(order.id, None)
-        return self.orders[(order.user_id, order.id)]
+            if release:
+                self.catalog.release(changed)
+            return Transition(order=changed, done_now=True)
 
     def hold_for_review(self, order: Order, reason: str) -> None:
         if self._pending(order):
@@ -88,6 +130,10 @@ class InMemoryOrderLedger:
     def _check(self) -> None:
         if self.down:
             raise Unavailable("ledger down")
+
+
+def _stamp(at: datetime) -> str:
+    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class FakePaymentGateway:
@@ -255,8 +301,8 @@ def make_order(
             "user_id": user_id,
             "status": status,
             "items": [
-                {"sku": "BOOK-1", "quantity": 2, "unit_price": 1250},
-                {"sku": "PEN", "quantity": 1, "unit_price": 300},
+                {"sku": "BOOK-1", "name": "A book", "quantity": 2, "unit_price": 1250},
+                {"sku": "PEN", "name": "A pen", "quantity": 1, "unit_price": 300},
             ],
             "currency": "EUR",
             "total": 2800,
@@ -346,7 +392,3 @@ class InMemoryRefundLedger:
             )
             self.refunds[refund.id] = settled
             return settled
-
-
-def _stamp(at: datetime) -> str:
-    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")

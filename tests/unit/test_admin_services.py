@@ -9,7 +9,7 @@ from shop.domain.models import (
     AdminListOrdersQuery,
     AdminOrderView,
     Credential,
-    OrderItem,
+    OrderLine,
     OrderStatus,
     ResolveOrderRequest,
     Role,
@@ -29,7 +29,7 @@ STAMP = "2026-11-26T12:00:00.000Z"
 def order(order_id: str, user_id: str = "u-1", review_reason: str | None = None) -> AdminOrderView:
     return AdminOrderView(
         id=order_id, user_id=user_id, status=OrderStatus.PENDING_PAYMENT,
-        items=(OrderItem(sku="BOOK-1", quantity=1, unit_price=100),), currency="EUR", total=100,
+        items=(OrderLine(sku="BOOK-1", name="A book", quantity=1, unit_price=100),), currency="EUR", total=100,
         payment_method="pm_card_visa", created_at=STAMP, updated_at=STAMP, review_reason=review_reason,
         charge_attempted_at=STAMP,
     )  # fmt: skip

@@ -41,8 +41,8 @@ def users() -> InMemoryUsers:
 
 
 @pytest.fixture
-def orders() -> InMemoryOrderLedger:
-    return InMemoryOrderLedger()
+def orders(users: InMemoryUsers) -> InMemoryOrderLedger:
+    return InMemoryOrderLedger(users=users)
 
 
 @pytest.fixture

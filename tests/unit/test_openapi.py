@@ -36,10 +36,12 @@ def test_every_route_is_documented_with_its_security() -> None:
 def test_request_and_response_schemas_come_from_the_models() -> None:
     schemas = build_document("/dev")["components"]["schemas"]
 
-    item = schemas["OrderItem"]
+    item = schemas["OrderLineRequest"]
     assert item["properties"]["quantity"]["maximum"] == 1000
+    assert set(item["properties"]) == {"sku", "quantity"}
     assert item["additionalProperties"] is False
-    assert schemas["CreateOrderRequest"]["properties"]["items"]["maxItems"] == 50
+    assert schemas["CreateOrderRequest"]["properties"]["items"]["maxItems"] == 49
+    assert set(schemas["OrderLine"]["properties"]) == {"sku", "name", "quantity", "unit_price"}
 
 
 def responses_of(route: Route) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from shop.errors import (
 from shop.service_layer.notifications import NotificationService
 from shop.service_layer.payments import PaymentService
 from shop.service_layer.refunds import RefundExecutor, RefundService
-from tests.unit.fakes import FixedClock, InMemoryUsers, RecordingQueue
+from tests.unit.fakes import FixedClock, RecordingQueue
 from tests.unit.fakes_pipeline import (
     FakePaymentGateway,
     InMemoryEmailLedger,
@@ -315,7 +315,8 @@ def test_the_refund_email_goes_out_once_with_one_status_event_per_refund(
     clock: FixedClock,
 ) -> None:
     # Given two refunds of one order carried out
-    users = InMemoryUsers()
+    # The ledger reads the customer with the order (one Query of their partition).
+    users = orders.users
     users.users[CUSTOMER.user_id] = User(
         id=CUSTOMER.user_id, email="ada@example.com", name="Ada", roles=("customer",), created_at="2026-11-26T12:00Z"
     )
@@ -351,7 +352,8 @@ def test_a_refund_email_for_a_refund_that_has_not_succeeded_is_poison(
     service: RefundService, payments: RecordingQueue, orders: InMemoryOrderLedger, refunds: InMemoryRefundLedger,
     clock: FixedClock,
 ) -> None:  # fmt: skip
-    users = InMemoryUsers()
+    # The ledger reads the customer with the order (one Query of their partition).
+    users = orders.users
     notifications = NotificationService(
         users, orders, InMemoryEmailLedger(), RecordingEmailSender(), RecordingEventPublisher(), refunds=refunds,
         clock=clock,

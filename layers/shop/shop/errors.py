@@ -40,6 +40,30 @@ class PreconditionRequired(DomainError):
     title = "Precondition required"
 
 
+@dataclass(frozen=True)
+class Shortage:
+    """One line of an order that the stock cannot cover."""
+
+    sku: str
+    requested: int
+    available: int
+
+    @property
+    def short_by(self) -> int:
+        return self.requested - self.available
+
+
+class OutOfStock(Conflict):
+    """Some lines ask for more units than are in stock; `shortages` says which and by how much."""
+
+    title = "Out of stock"
+
+    def __init__(self, shortages: Sequence[Shortage]) -> None:
+        named = ", ".join(f"{s.sku} (short by {s.short_by})" for s in shortages)
+        super().__init__(f"not enough stock for {named}")
+        self.shortages = tuple(shortages)
+
+
 class IdempotencyKeyMismatch(DomainError):
     """The Idempotency-Key was first used with another request body."""
 
@@ -102,6 +126,16 @@ class Unavailable(DomainError):
     """A dependency is down; the caller may retry."""
 
     title = "Service unavailable"
+
+
+class Contention(Unavailable):
+    """Concurrent writes to the same items cancelled a transaction; a retry after `retry_after` seconds may pass."""
+
+    title = "Service unavailable"
+
+    def __init__(self, detail: str, retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 class NeedsOperator(DomainError):

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shop.adapters.conditional_writes import ConditionNotMet, conditional_write
+from shop.adapters.conditional_writes import ConditionNotMet, TransactionCancelled, conditional_write, transact_write
 from shop.adapters.dynamo import (
     ORDERS_BY_STATUS_INDEX,
     PENDING_PARTITION,
@@ -15,6 +15,7 @@ from shop.adapters.dynamo import (
     from_item,
     order_by_id,
     order_sk,
+    release_stock,
     status_attributes,
     to_item,
     unavailable,
@@ -85,35 +86,62 @@ class DynamoAdminOrders:
         if decision == "retry":
             # Back in PendingPayments, so the reconciler re-sends the job if this one is lost; the
             # charge attempt time is cleared, so the provider's idempotency window starts again.
-            update = (
-                "SET review_decision = :decision, reviewed_by = :by, updated_at = :now, "
-                "gsi2pk = :partition, gsi2sk = :now REMOVE charge_attempted_at"
-            )
             values[":partition"] = PENDING_PARTITION
-        else:
-            transition = status_attributes(OrderStatus.PAYMENT_FAILED, user_id=order.user_id)
-            update = (
-                "SET review_decision = :decision, reviewed_by = :by, updated_at = :now, "
-                "#status = :status, gsi1pk = :gsi1pk, gsi3pk = :gsi3pk, failure_code = :code"
+            result = conditional_write(
+                lambda: self._client.update_item(
+                    TableName=self._table,
+                    Key=_key(order),
+                    UpdateExpression=(
+                        "SET review_decision = :decision, reviewed_by = :by, updated_at = :now, "
+                        "gsi2pk = :partition, gsi2sk = :now REMOVE charge_attempted_at"
+                    ),
+                    ConditionExpression=_HELD,
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues=to_item(values),
+                    ReturnValues="ALL_NEW",
+                ),
+                "the order store",
             )
-            values |= {
-                ":status": transition["status"],
-                ":gsi1pk": transition["gsi1pk"],
-                ":gsi3pk": transition["gsi3pk"],
-                ":code": OPERATOR_FAILURE_CODE,
+            if isinstance(result, ConditionNotMet):
+                return None
+            return _view(dict(result["Attributes"]))
+        transition = status_attributes(OrderStatus.PAYMENT_FAILED, user_id=order.user_id)
+        values |= {
+            ":status": transition["status"],
+            ":gsi1pk": transition["gsi1pk"],
+            ":gsi3pk": transition["gsi3pk"],
+            ":code": OPERATOR_FAILURE_CODE,
+        }
+        fail = {
+            "Update": {
+                "TableName": self._table,
+                "Key": _key(order),
+                "UpdateExpression": (
+                    "SET review_decision = :decision, reviewed_by = :by, updated_at = :now, "
+                    "#status = :status, gsi1pk = :gsi1pk, gsi3pk = :gsi3pk, failure_code = :code"
+                ),
+                "ConditionExpression": _HELD,
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": to_item(values),
             }
-        result = conditional_write(
-            lambda: self._client.update_item(
-                TableName=self._table,
-                Key=to_item({"pk": user_pk(order.user_id), "sk": order_sk(order.id)}),
-                UpdateExpression=update,
-                ConditionExpression=_HELD,
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues=to_item(values),
-                ReturnValues="ALL_NEW",
-            ),
+        }
+        # A failed order never takes its units: they go back in the same transaction, so exactly once.
+        releases = [release_stock(self._table, line.sku, line.quantity) for line in order.items]
+        cancelled = transact_write(
+            lambda: self._client.transact_write_items(TransactItems=[fail, *releases]),  # type: ignore[list-item]
             "the order store",
         )
-        if isinstance(result, ConditionNotMet):
+        if isinstance(cancelled, TransactionCancelled):
             return None
-        return _view(dict(result["Attributes"]))
+        changed = {
+            "status": OrderStatus.PAYMENT_FAILED,
+            "updated_at": stamp,
+            "review_decision": decision,
+            "reviewed_by": by,
+            "failure_code": OPERATOR_FAILURE_CODE,
+        }
+        return AdminOrderView.model_validate({**order.model_dump(), **changed})
+
+
+def _key(order: AdminOrderView) -> dict[str, Any]:
+    return to_item({"pk": user_pk(order.user_id), "sk": order_sk(order.id)})

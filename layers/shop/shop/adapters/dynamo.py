@@ -14,17 +14,22 @@ Access patterns, and the key or index that serves each without a Scan:
 | orders stuck in pending_payment           | Query GSI | `PendingPayments` (sparse): `PENDING`, last dispatch  |
 | all customers' orders in one status (ops) | Query GSI | `OrdersByStatus`: `ORDERSTATUS#<status>`, `ORDER#<id>` |
 | one order by id, without its user         | Query GSI | `OrderById`: `ORDER#<id>` (operators, refunds)        |
-| replay of an Idempotency-Key              | GetItem   | pk `USER#<user>`, sk `IDEMPOTENCY#<key>` (TTL)        |
+| replay of an Idempotency-Key              | Transact  | its failed Put returns `USER#<u>/IDEMPOTENCY#<key>`   |
 | one email per (user or order, kind)       | cond. Put | pk `USER#<user>`, sk `SENT_EMAIL#<kind>[#<order>]`    |
+| a receipt's user and order                | Query     | pk `USER#<user>`, sk `ORDER#<order>` .. `PROFILE`     |
 | one refund of an order                    | GetItem   | pk `USER#<user>`, sk `REFUND#<order>#<refund>`        |
 | replay of a refund's Idempotency-Key      | GetItem   | pk `USER#<user>`, sk `REFUND_KEY#<order>#<key>` (TTL) |
 | a product and its stock (sku unique)      | Transact  | Put `PRODUCT#<sku>/PRODUCT` + `/STOCK` if absent      |
 | a product with its stock                  | Query     | pk `PRODUCT#<sku>` (both items)                       |
+| products of an order, price and version   | BatchGet  | pk `PRODUCT#<sku>`, sk `PRODUCT`                      |
+| stock of a sku, reserved and released     | Transact  | pk `PRODUCT#<sku>`, sk `STOCK`: cond. decrement / ADD |
 | active products by sku prefix             | Query GSI | `CatalogBySku` (sparse): `CATALOG`, lower-case sku    |
 | active products by name prefix            | Query GSI | `CatalogByName` (sparse): `CATALOG`, case-folded name |
 
-Stock lives on its own item beside the product (`shop.adapters.products`): orders decrement it
-without writing the catalog indexes, whose one `CATALOG` partition then only takes catalog edits.
+Each sku has its own partition (`PRODUCT#<sku>`), and its stock an item of its own beside the
+product (`shop.adapters.products`): an order writes only the stock items of its skus, so orders of
+different skus never contend, and a stock change never writes the catalog indexes, whose one
+`CATALOG` partition then only takes catalog edits.
 
 The PendingPayments sort key is the order's creation time, moved forward each time the
 maintenance sweep dispatches it again (`shop.adapters.order_ledger`). Order ids are ULIDs, so sort keys
@@ -34,16 +39,23 @@ property of the key: another user's order is simply not found.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shop.adapters.conditional_writes import conditional_write
+from shop.adapters.conditional_writes import TransactionCancelled, conditional_write, transact_write
 from shop.domain.models import Credential, Order, OrderStatus, User
-from shop.errors import Conflict, Unavailable
-from shop.service_layer.ports import DynamoKey, IdempotencyKeyTaken, IdempotencyRecord, OrderSlice
+from shop.errors import Conflict, OutOfStock, Shortage, Unavailable
+from shop.service_layer.ports import (
+    DynamoKey,
+    IdempotencyKeyTaken,
+    IdempotencyRecord,
+    OrderSlice,
+    ProductSnapshot,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -60,6 +72,9 @@ CATALOG_BY_NAME_INDEX = "CatalogByName"
 CATALOG_PARTITION = "CATALOG"
 PRODUCT_SK = "PRODUCT"
 STOCK_SK = "STOCK"
+PROFILE_SK = "PROFILE"
+# BatchGetItem reads at most 100 keys per call.
+_BATCH_GET_KEYS = 100
 
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
@@ -167,6 +182,22 @@ def order_from_item(item: dict[str, Any]) -> Order:
     return Order.model_validate(from_item(item), strict=False)
 
 
+def stock_key(sku: str) -> dict[str, AttributeValueTypeDef]:
+    return to_item({"pk": product_pk(sku), "sk": STOCK_SK})
+
+
+def release_stock(table: str, sku: str, quantity: int) -> dict[str, Any]:
+    """The transaction item that puts `quantity` units of `sku` back in stock."""
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": stock_key(sku),
+            "UpdateExpression": "ADD stock :quantity",
+            "ExpressionAttributeValues": to_item({":quantity": quantity}),
+        }
+    }
+
+
 class DynamoUserRepository:
     """Users (`USER#<id>/PROFILE`) and credentials (`EMAIL#<email>/CREDENTIAL`)."""
 
@@ -175,14 +206,16 @@ class DynamoUserRepository:
         self._table = table_name
 
     def add(self, user: User, credential: Credential) -> None:
-        profile = to_item({"pk": user_pk(user.id), "sk": "PROFILE", "entity": "user", **user.model_dump(mode="json")})
+        profile = to_item({"pk": user_pk(user.id), "sk": PROFILE_SK, "entity": "user", **user.model_dump(mode="json")})
         lock = to_item(
             {"pk": f"EMAIL#{credential.email}", "sk": "CREDENTIAL", "entity": "credential", **credential.model_dump()}
         )
-        try:
-            # The email item is the uniqueness lock: both puts succeed together or not at all,
-            # so two concurrent registrations of one address leave exactly one user.
-            self._client.transact_write_items(
+        # The email item is the uniqueness lock: both puts succeed together or not at all,
+        # so two concurrent registrations of one address leave exactly one user. Only the lock's
+        # failed condition means the email is taken; a transaction cancelled by a concurrent
+        # write or throttling raises `Contention`, a retryable 503.
+        result = transact_write(
+            lambda: self._client.transact_write_items(
                 TransactItems=[
                     {
                         "Put": {
@@ -199,16 +232,18 @@ class DynamoUserRepository:
                         }
                     },
                 ]
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "TransactionCanceledException":
-                raise Conflict("an account with this email already exists") from exc
-            raise unavailable(exc) from exc
-        except BotoCoreError as exc:
-            raise unavailable(exc) from exc
+            ),
+            "the user store",
+        )
+        if isinstance(result, TransactionCancelled):
+            if result.failed(0):
+                raise Conflict("an account with this email already exists")
+            # Only the profile failed: its id is a new ULID, so this registration was applied
+            # by an attempt whose answer was lost; a retry of the request finds the email taken.
+            raise Unavailable("the registration may have been applied; retry to find out")
 
     def get(self, user_id: str) -> User | None:
-        item = self._get({"pk": user_pk(user_id), "sk": "PROFILE"})
+        item = self._get({"pk": user_pk(user_id), "sk": PROFILE_SK})
         return None if item is None else User.model_validate(item)
 
     def credential_for(self, email: str) -> Credential | None:
@@ -244,56 +279,110 @@ class DynamoOrderRepository:
         self._client = client
         self._table = table_name
 
-    def add(self, order: Order, idempotency: IdempotencyRecord | None) -> None:
-        put_order = {
-            "TableName": self._table,
-            "Item": order_item(order),
-            "ConditionExpression": "attribute_not_exists(pk)",
-        }
-        try:
-            if idempotency is None:
-                self._put_new_order(put_order)
-                return
-            record = to_item(
-                {
-                    "pk": user_pk(order.user_id),
-                    "sk": f"IDEMPOTENCY#{idempotency.key}",
-                    "entity": "idempotency",
-                    "order_id": idempotency.order_id,
-                    "fingerprint": idempotency.fingerprint,
-                    TTL_ATTRIBUTE: idempotency.expires_at,
+    def add(self, order: Order, idempotency: IdempotencyRecord | None, products: Mapping[str, ProductSnapshot]) -> None:
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": order_item(order),
+                    "ConditionExpression": "attribute_not_exists(pk)",
                 }
-            )
-            self._client.transact_write_items(
-                TransactItems=[
-                    {"Put": put_order},  # type: ignore[typeddict-item]
-                    {
-                        "Put": {
-                            "TableName": self._table,
-                            "Item": record,
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                ]
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "TransactionCanceledException" and idempotency is not None:
-                existing = self.idempotency_record(order.user_id, idempotency.key)
-                if existing is not None:
-                    raise IdempotencyKeyTaken(existing) from exc
-            raise unavailable(exc) from exc
-        except BotoCoreError as exc:
-            raise unavailable(exc) from exc
+            }
+        ]
+        if idempotency is not None:
+            items.append(self._put_idempotency_record(order.user_id, idempotency))
+        lines_at = len(items)
+        for line in order.items:
+            items.append(self._take_stock(line.sku, line.quantity))
+            items.append(self._product_unchanged(products[line.sku]))
+        result = self._transact(items)
+        if not isinstance(result, TransactionCancelled):
+            return
+        if idempotency is not None and result.failed(1):
+            stored = result.items[1]
+            if stored is None:
+                raise Unavailable("the order store did not return the stored idempotency record")
+            raise IdempotencyKeyTaken(_idempotency_record(idempotency.key, from_item(stored)))
+        if result.failed(0):
+            # The id is a new ULID of this request, so an order already under it can only be this
+            # write itself, applied by an attempt whose answer was lost and then retried by the SDK.
+            return
+        shortages = []
+        for index, line in enumerate(order.items):
+            at = lines_at + 2 * index
+            if result.failed(at):
+                stock = result.items[at]
+                available = 0 if stock is None else int(from_item(stock).get("stock", 0))
+                shortages.append(Shortage(sku=line.sku, requested=line.quantity, available=available))
+        if shortages:
+            raise OutOfStock(shortages)
+        changed = [line.sku for index, line in enumerate(order.items) if result.failed(lines_at + 2 * index + 1)]
+        raise Conflict(f"the catalog changed while the order was placed ({', '.join(changed)}); place it again")
 
-    def _put_new_order(self, put_order: dict[str, Any]) -> None:
-        # The id is a new ULID of this request, so an item already under it can only be this write
-        # itself, applied by an attempt whose answer was lost and then retried by the SDK.
-        conditional_write(lambda: self._client.put_item(**put_order), "the order store")
+    def _transact(self, items: list[dict[str, Any]]) -> TransactionCancelled | None:
+        result = transact_write(
+            lambda: self._client.transact_write_items(TransactItems=items),  # type: ignore[arg-type]
+            "the order store",
+        )
+        return result if isinstance(result, TransactionCancelled) else None
 
-    def get(self, user_id: str, order_id: str) -> Order | None:
+    def _put_idempotency_record(self, user_id: str, idempotency: IdempotencyRecord) -> dict[str, Any]:
+        record = to_item(
+            {
+                "pk": user_pk(user_id),
+                "sk": f"IDEMPOTENCY#{idempotency.key}",
+                "entity": "idempotency",
+                "order_id": idempotency.order_id,
+                "fingerprint": idempotency.fingerprint,
+                TTL_ATTRIBUTE: idempotency.expires_at,
+            }
+        )
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": record,
+                "ConditionExpression": "attribute_not_exists(pk)",
+                # The record that an earlier request stored comes back in the cancellation, so a
+                # replay needs no second read to learn which order the key made.
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+
+    def _take_stock(self, sku: str, quantity: int) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": stock_key(sku),
+                "UpdateExpression": "SET stock = stock - :quantity",
+                # Never below zero: of two orders for the last unit, one transaction fails here.
+                "ConditionExpression": "stock >= :quantity",
+                "ExpressionAttributeValues": to_item({":quantity": quantity}),
+                # The stock as it was tells the 409 how many units are short.
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+
+    def _product_unchanged(self, product: ProductSnapshot) -> dict[str, Any]:
+        # Every change of a product raises its version, so the snapshot's name and price are the
+        # product's current ones exactly when the version is still the one read.
+        return {
+            "ConditionCheck": {
+                "TableName": self._table,
+                "Key": to_item({"pk": product_pk(product.sku), "sk": PRODUCT_SK}),
+                "ConditionExpression": "#version = :version AND active = :active AND price = :price",
+                "ExpressionAttributeNames": {"#version": "version"},
+                "ExpressionAttributeValues": to_item(
+                    {":version": product.version, ":active": True, ":price": product.price}
+                ),
+            }
+        }
+
+    def get(self, user_id: str, order_id: str, *, consistent: bool = False) -> Order | None:
         try:
             response = self._client.get_item(
-                TableName=self._table, Key=to_item({"pk": user_pk(user_id), "sk": order_sk(order_id)})
+                TableName=self._table,
+                Key=to_item({"pk": user_pk(user_id), "sk": order_sk(order_id)}),
+                ConsistentRead=consistent,
             )
         except (ClientError, BotoCoreError) as exc:
             raise unavailable(exc) from exc
@@ -335,7 +424,43 @@ class DynamoOrderRepository:
         item = response.get("Item")
         if item is None:
             return None
-        values = from_item(item)
-        return IdempotencyRecord(
-            key=key, order_id=values["order_id"], fingerprint=values["fingerprint"], expires_at=values[TTL_ATTRIBUTE]
-        )
+        return _idempotency_record(key, from_item(item))
+
+
+def _idempotency_record(key: str, values: dict[str, Any]) -> IdempotencyRecord:
+    return IdempotencyRecord(
+        key=key, order_id=values["order_id"], fingerprint=values["fingerprint"], expires_at=values[TTL_ATTRIBUTE]
+    )
+
+
+class DynamoProductCatalog:
+    """Products (`PRODUCT#<sku>/PRODUCT`) as orders read them: name, price, currency, active, version."""
+
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def snapshots(self, skus: Sequence[str]) -> dict[str, ProductSnapshot]:
+        found: dict[str, ProductSnapshot] = {}
+        keys = [to_item({"pk": product_pk(sku), "sk": PRODUCT_SK}) for sku in dict.fromkeys(skus)]
+        for start in range(0, len(keys), _BATCH_GET_KEYS):
+            pending: dict[str, Any] = {
+                self._table: {
+                    "Keys": keys[start : start + _BATCH_GET_KEYS],
+                    # Consistent: a product changed a moment ago would fail the order's version check.
+                    "ConsistentRead": True,
+                    "ProjectionExpression": "sku, #name, price, currency, active, #version",
+                    "ExpressionAttributeNames": {"#name": "name", "#version": "version"},
+                }
+            }
+            while pending:
+                try:
+                    response = self._client.batch_get_item(RequestItems=pending)
+                except (ClientError, BotoCoreError) as exc:
+                    raise unavailable(exc) from exc
+                for item in response.get("Responses", {}).get(self._table, []):
+                    product = ProductSnapshot(**from_item(item))
+                    found[product.sku] = product
+                # Keys DynamoDB did not get to (throttling, size) come back to ask again.
+                pending = dict(response.get("UnprocessedKeys") or {})
+        return found

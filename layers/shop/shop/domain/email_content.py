@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from shop.domain.jobs import EmailKind
-from shop.domain.models import Order, Refund, User
+from shop.domain.models import CancellationReason, Order, Refund, User
 from shop.service_layer.ports import EmailMessage
 
 # ISO 4217 minor units of the currencies the shop accepts; the rest have two.
@@ -20,7 +20,7 @@ def format_money(amount: int, currency: str) -> str:
 
 
 def render_email(kind: EmailKind, user: User, order: Order | None, refund: Refund | None = None) -> EmailMessage:
-    """The email of `kind` for `user`; receipts and failure notices need their order, refund notices their refund."""
+    """The email of `kind` for `user`; every kind but the welcome needs its order, a refund notice its refund too."""
     if kind == "welcome":
         return _message(
             user,
@@ -47,9 +47,21 @@ def render_email(kind: EmailKind, user: User, order: Order | None, refund: Refun
     if kind == "receipt":
         lines = [f"Hello {user.name},", f"we received your payment of {total} for order {order.id}. Thank you!"]
         lines += [
-            f"{item.quantity} x {item.sku} at {format_money(item.unit_price, order.currency)}" for item in order.items
+            f"{item.quantity} x {item.name} ({item.sku}) at {format_money(item.unit_price, order.currency)}"
+            for item in order.items
         ]
         return _message(user, f"Receipt for order {order.id}", lines)
+    if kind == "order_cancelled":
+        why = (
+            "it was not paid in time"
+            if order.cancellation_reason is CancellationReason.ABANDONED
+            else "you cancelled it"
+        )
+        return _message(
+            user,
+            f"Order {order.id} cancelled",
+            [f"Hello {user.name},", f"order {order.id} for {total} is cancelled: {why}. Nothing was charged."],
+        )
     return _message(
         user,
         f"Payment failed for order {order.id}",

@@ -35,7 +35,7 @@ class RefundOrder(_Job):
     refund_id: Annotated[str, Field(min_length=1, max_length=64)]
 
 
-EmailKind = Literal["welcome", "receipt", "payment_failed", "refund"]
+EmailKind = Literal["welcome", "receipt", "payment_failed", "refund", "order_cancelled"]
 
 
 class SendEmail(_Job):
@@ -49,7 +49,7 @@ class SendEmail(_Job):
 
     @model_validator(mode="after")
     def _order_matches_kind(self) -> Self:
-        # A receipt or failure notice is about one order; a welcome is about the user alone.
+        # A receipt, failure or cancellation notice is about one order; a welcome is about the user alone.
         if (self.kind == "welcome") != (self.order_id is None):
             raise ValueError(f"a {self.kind} email {'takes no' if self.kind == 'welcome' else 'needs an'} order_id")
         # A refund email is about one refund of the order: an order may have several.

@@ -25,6 +25,10 @@ Currency = Literal["USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF", "SEK", "NOK"
 # Stripe's ceiling for one charge is eight digits of minor units; a larger order could never
 # be paid, so it is refused when placed rather than failing later in the worker.
 MAX_ORDER_TOTAL = 99_999_999
+# Placing an order is one DynamoDB transaction of at most 100 items: the order, its idempotency
+# record, and per line the stock decrement and the check that the product's price is still the
+# one snapshotted. 2 + 2 x 49 = 100.
+MAX_ORDER_LINES = 49
 
 # Deliberately simple: a full RFC 5322 parser accepts addresses no mail system delivers to.
 # The OpenAPI document publishes the same pattern, so what it calls valid the API accepts.
@@ -92,6 +96,7 @@ class OrderStatus(StrEnum):
     PAYMENT_FAILED = "payment_failed"
     PARTIALLY_REFUNDED = "partially_refunded"
     REFUNDED = "refunded"
+    CANCELLED = "cancelled"
 
 
 # What may still be refunded: a captured order that has money left on it.
@@ -102,6 +107,12 @@ class RefundStatus(StrEnum):
     PENDING = "pending"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+
+
+class CancellationReason(StrEnum):
+    CUSTOMER = "customer"
+    # Still pending, never charged, past the hold (template PendingOrderHoldSeconds).
+    ABANDONED = "abandoned"
 
 
 class RegisterRequest(_Input):
@@ -115,18 +126,48 @@ class LoginRequest(_Input):
     password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 
-class OrderItem(_Input):
+PRICES_FROM_CATALOG = "unit_price is not accepted: prices come from the catalog, send only sku and quantity"
+
+
+class OrderLineRequest(_Input):
+    """One line as the client orders it: which product and how many. The price is the catalog's."""
+
     sku: Sku
     quantity: Annotated[StrictInt, Field(ge=1, le=1000), AcceptWholeFloats]
-    unit_price: Annotated[
-        StrictInt, Field(ge=1, le=10_000_000, description="Minor units of the currency"), AcceptWholeFloats
-    ]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_client_prices(cls, data: object) -> object:
+        # Named on its own rather than as one more unknown field: a client that used to send
+        # prices learns why they are refused.
+        if isinstance(data, dict) and "unit_price" in data:
+            raise ValueError(PRICES_FROM_CATALOG)
+        return data
 
 
 class CreateOrderRequest(_Input):
-    items: Annotated[list[OrderItem], Field(min_length=1, max_length=50)]
+    items: Annotated[list[OrderLineRequest], Field(min_length=1, max_length=MAX_ORDER_LINES)]
     currency: Currency
     payment_method: PaymentMethod
+
+    @model_validator(mode="after")
+    def _one_line_per_sku(self) -> CreateOrderRequest:
+        # One transaction may touch a stock item once, so a sku's units go on one line.
+        seen: dict[str, int] = {}
+        for index, line in enumerate(self.items):
+            if line.sku in seen:
+                raise ValueError(f"items {seen[line.sku]} and {index} both order sku {line.sku}; put it on one line")
+            seen[line.sku] = index
+        return self
+
+
+class OrderLine(_Output):
+    """One line of a placed order: the product's name and price as the catalog had them at placement."""
+
+    sku: str
+    name: str
+    quantity: int
+    unit_price: Annotated[int, Field(description="Minor units of the currency, from the catalog")]
 
 
 class CreateRefundRequest(_Input):
@@ -181,7 +222,7 @@ class Order(_Output):
     id: str
     user_id: str
     status: OrderStatus
-    items: tuple[OrderItem, ...]
+    items: tuple[OrderLine, ...]
     currency: Currency
     total: int
     payment_method: str
@@ -195,6 +236,9 @@ class Order(_Output):
     # Refunds requested and not refused (pending or succeeded): never above the total, by a
     # conditional write (`shop.adapters.refund_ledger`).
     refund_reserved: int = 0
+    # Set by the payment worker before it calls the provider; from then on the order cannot be cancelled.
+    charge_attempted_at: str | None = None
+    cancellation_reason: CancellationReason | None = None
 
 
 class OrderView(_Output):
@@ -202,12 +246,13 @@ class OrderView(_Output):
 
     id: str
     status: OrderStatus
-    items: tuple[OrderItem, ...]
+    items: tuple[OrderLine, ...]
     currency: Currency
     total: int
     refunded_amount: int = 0
     created_at: str
     updated_at: str
+    cancellation_reason: CancellationReason | None = None
 
     @classmethod
     def of(cls, order: Order) -> OrderView:
@@ -362,7 +407,6 @@ class AdminOrderView(Order):
     """An order as operators see it: whose it is, how its payment went, and any hold for review."""
 
     failure_code: str | None = None
-    charge_attempted_at: str | None = None
     # Set while a person must decide (POST /admin/orders/{id}/resolve); kept afterwards with the decision.
     review_reason: str | None = None
     review_decision: Literal["retry", "fail"] | None = None
@@ -407,7 +451,23 @@ class Readiness(_Output):
     checks: dict[str, str]
 
 
-OrderEventType = Literal["order.paid", "order.payment_failed", "order.partially_refunded", "order.refunded"]
+OrderEventType = Literal[
+    "order.paid", "order.payment_failed", "order.cancelled", "order.partially_refunded", "order.refunded"
+]
+_EVENT_TYPES: dict[OrderStatus, OrderEventType] = {
+    OrderStatus.PAID: "order.paid",
+    OrderStatus.PAYMENT_FAILED: "order.payment_failed",
+    OrderStatus.CANCELLED: "order.cancelled",
+}
+# The status whose event an order's status event is: a refunded order's payment event is "paid"
+# (refunds have events of their own, `OrderStatusEvent.of_refund`).
+_EVENT_STATUS: dict[OrderStatus, OrderStatus] = {
+    OrderStatus.PAID: OrderStatus.PAID,
+    OrderStatus.PARTIALLY_REFUNDED: OrderStatus.PAID,
+    OrderStatus.REFUNDED: OrderStatus.PAID,
+    OrderStatus.PAYMENT_FAILED: OrderStatus.PAYMENT_FAILED,
+    OrderStatus.CANCELLED: OrderStatus.CANCELLED,
+}
 
 
 class OrderStatusEvent(_Output):
@@ -450,14 +510,13 @@ class OrderStatusEvent(_Output):
 
     @classmethod
     def of(cls, order: Order) -> OrderStatusEvent:
-        """The event of the order's payment; an order refunded since was paid."""
-        if order.status is OrderStatus.PENDING_PAYMENT:
-            raise ValueError("a pending order has no status event yet")
-        status = OrderStatus.PAYMENT_FAILED if order.status is OrderStatus.PAYMENT_FAILED else OrderStatus.PAID
-        event_type: OrderEventType = "order.paid" if status is OrderStatus.PAID else "order.payment_failed"
+        """The event of the order's payment or cancellation; an order refunded since was paid."""
+        status = _EVENT_STATUS.get(order.status)
+        if status is None:
+            raise ValueError(f"an order in status {order.status.value} has no status event")
         return cls(
             event_id=f"{order.id}:{status.value}",
-            event_type=event_type,
+            event_type=_EVENT_TYPES[status],
             order_id=order.id,
             user_id=order.user_id,
             status=status,

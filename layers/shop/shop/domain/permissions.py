@@ -28,6 +28,7 @@ class Action(StrEnum):
     ADMIN_ORDERS_RESOLVE = "admin:orders:resolve"
     USER_ROLES_WRITE = "user:roles:write"
     ORDER_REFUND = "order:refund"
+    ORDER_CANCEL = "order:cancel"
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ RULES: dict[Action, Rule] = {
     Action.ADMIN_ORDERS_RESOLVE: Rule(_ADMIN),
     Action.USER_ROLES_WRITE: Rule(_ADMIN),
     Action.ORDER_REFUND: Rule(_STAFF),
+    Action.ORDER_CANCEL: _OWN_ORDERS,
 }
 
 

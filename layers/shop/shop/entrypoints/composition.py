@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from shop.adapters.admin_orders import DynamoAdminOrders
 from shop.adapters.aws_clients import dynamodb_client, secrets_client, sqs_client
-from shop.adapters.dynamo import DynamoOrderRepository, DynamoUserRepository
+from shop.adapters.dynamo import DynamoOrderRepository, DynamoProductCatalog, DynamoUserRepository
 from shop.adapters.login_attempts import DynamoLoginAttempts
+from shop.adapters.order_ledger import DynamoOrderLedger
 from shop.adapters.passwords import PasswordHasher
 from shop.adapters.products import DynamoProductRepository
 from shop.adapters.refund_ledger import DynamoRefundLedger
@@ -21,6 +22,7 @@ from shop.domain.clock import SystemClock
 from shop.entrypoints.settings import Settings
 from shop.service_layer.accounts import AccountService, LoginService, RegistrationService
 from shop.service_layer.admin_orders import AdminOrderService
+from shop.service_layer.cancellation import CancellationService
 from shop.service_layer.catalog import CatalogService
 from shop.service_layer.cursors import CursorCodec
 from shop.service_layer.orders import OrderService
@@ -75,13 +77,23 @@ def login_service(settings: Settings) -> LoginService:
 
 
 def order_service(settings: Settings) -> OrderService:
+    dynamodb = dynamodb_client()
     return OrderService(
-        DynamoOrderRepository(dynamodb_client(), settings.table_name),
+        DynamoOrderRepository(dynamodb, settings.table_name),
+        DynamoProductCatalog(dynamodb, settings.table_name),
         SqsJobQueue(sqs_client(), settings.payments_queue_url),
         CursorCodec(signing_key(settings)),
         _CLOCK,
         idempotency_ttl_seconds=settings.idempotency_ttl_seconds,
         pause_payment_dispatch=settings.pause_payment_dispatch,
+    )
+
+
+def cancellation_service(settings: Settings) -> CancellationService:
+    return CancellationService(
+        DynamoOrderLedger(dynamodb_client(), settings.table_name),
+        SqsJobQueue(sqs_client(), settings.notifications_queue_url),
+        _CLOCK,
     )
 
 

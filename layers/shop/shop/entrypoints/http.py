@@ -23,6 +23,7 @@ from shop.domain.permissions import authorize
 from shop.entrypoints.routes import Route
 from shop.errors import (
     Conflict,
+    Contention,
     DomainError,
     FieldProblem,
     Forbidden,
@@ -30,6 +31,7 @@ from shop.errors import (
     Invalid,
     MalformedRequest,
     NotFound,
+    OutOfStock,
     PayloadTooLarge,
     PreconditionFailed,
     PreconditionRequired,
@@ -222,7 +224,12 @@ def problem_response(error: DomainError, request: ApiRequest) -> dict[str, Any]:
     headers: dict[str, str] = {}
     if isinstance(error, Invalid) and error.fields:
         extra["errors"] = [{"location": f.location, "message": f.message} for f in error.fields]
-    if isinstance(error, Throttled):
+    if isinstance(error, OutOfStock):
+        extra["shortages"] = [
+            {"sku": s.sku, "requested": s.requested, "available": s.available, "short_by": s.short_by}
+            for s in error.shortages
+        ]
+    if isinstance(error, Throttled | Contention):
         headers["Retry-After"] = str(error.retry_after)
     if status >= 500:
         logger.warning("dependency unavailable", extra={"error": error.detail})

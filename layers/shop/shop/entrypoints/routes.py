@@ -118,7 +118,8 @@ CREATE_ORDER = Route(
     request_body=CreateOrderRequest,
     response=OrderView,
     action=Action.ORDER_CREATE,
-    errors=(400, 403, 413, 422, 503),
+    # 409: a line's sku is short of stock (the problem lists each, and by how much).
+    errors=(400, 403, 409, 413, 422, 503),
     headers=(
         HeaderParameter(
             "Idempotency-Key", "Makes a retried request return the order the first one created", IdempotencyKey
@@ -286,6 +287,17 @@ REFUND_ORDER = Route(
     action=Action.ORDER_REFUND,
 )
 
+CANCEL_ORDER = Route(
+    "cancelOrder",
+    "POST",
+    "/orders/{order_id}/cancel",
+    "CancelOrderFunction",
+    "Cancel one of the caller's orders that is still pending payment; its units go back to stock",
+    response=OrderView,
+    action=Action.ORDER_CANCEL,
+    errors=(403, 404, 409, 503),
+)
+
 ROUTES = (
     REGISTER,
     LOGIN,
@@ -306,4 +318,5 @@ ROUTES = (
     RESOLVE_ORDER,
     SET_USER_ROLES,
     REFUND_ORDER,
+    CANCEL_ORDER,
 )

@@ -32,6 +32,7 @@ from shop.domain.jobs import ChargeOrder, PaymentJob, RefundOrder, SendEmail
 from shop.domain.models import Order, Refund
 from shop.domain.retries import retry_delay_seconds
 from shop.entrypoints.settings import ConfigurationError, PipelineSettings
+from shop.service_layer.cancellation import CancellationService
 from shop.service_layer.maintenance import MaintenanceService
 from shop.service_layer.notifications import NotificationBatch, NotificationService, PendingStatusEvent
 from shop.service_layer.payments import PaymentService
@@ -146,12 +147,16 @@ class NotificationWorker:
 
 
 def maintenance_service(settings: PipelineSettings) -> MaintenanceService:
+    ledger = DynamoOrderLedger(dynamodb_client(), settings.table_name)
+    notifications = SqsJobQueue(sqs_client(), settings.notifications_queue_url)
     return MaintenanceService(
-        DynamoOrderLedger(dynamodb_client(), settings.table_name),
+        ledger,
         SqsJobQueue(sqs_client(), settings.payments_queue_url),
+        CancellationService(ledger, notifications, _CLOCK),
         SqsQueueMonitor(sqs_client()),
         _CLOCK,
         stuck_after=timedelta(seconds=settings.stuck_order_seconds),
+        hold=timedelta(seconds=settings.pending_order_hold_seconds),
         dead_letter_queues={"payments": settings.payments_dlq_url, "notifications": settings.notifications_dlq_url},
         pause_payment_dispatch=settings.pause_payment_dispatch,
     )

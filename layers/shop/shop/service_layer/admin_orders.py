@@ -15,6 +15,7 @@ from shop.domain.models import AdminListOrdersQuery, AdminOrderPage, AdminOrderV
 from shop.errors import Conflict, NotFound, Unavailable
 from shop.observability import logger, metrics
 from shop.service_layer.cursors import CursorCodec
+from shop.service_layer.payments import count_released_units
 from shop.service_layer.ports import AdminOrderStore, JobQueue
 
 
@@ -60,6 +61,7 @@ class AdminOrderService:
                 self._payments, ChargeOrder(order_id=order.id, user_id=order.user_id, correlation_id=correlation_id)
             )
         else:
+            count_released_units(resolved)
             self._send(
                 self._notifications,
                 SendEmail(

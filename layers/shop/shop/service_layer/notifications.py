@@ -18,7 +18,7 @@ so a live worker is never overtaken; after that the next delivery takes it over 
 `EmailResentAfterUnknownOutcome`. We accept a rare duplicate there rather than a receipt that
 silently never arrives; the window is the few seconds of one SES call.
 
-Order status events (paid, payment failed, and one per succeeded refund) are published after
+Order status events (paid, payment failed, cancelled, and one per succeeded refund) are published after
 the email, for the whole batch at once, and marked on the same marker; an event whose publish
 failed is retried with its message, and one published but not yet marked may be published again (at least once, with a
 stable `event_id` for subscribers to drop duplicates).
@@ -58,6 +58,7 @@ CLAIM_LEASE = timedelta(minutes=5)
 _STATUSES_FOR_KIND = {
     "receipt": frozenset({OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED}),
     "payment_failed": frozenset({OrderStatus.PAYMENT_FAILED}),
+    "order_cancelled": frozenset({OrderStatus.CANCELLED}),
 }
 
 
@@ -95,11 +96,7 @@ class NotificationService:
 
     def deliver(self, job: SendEmail) -> PendingStatusEvent | None:
         """Send the job's email unless it went out before; return the status event still to publish."""
-        user = self._users.get(job.user_id)
-        if user is None:
-            # Users are never deleted, so a missing one is a read that lags the registration.
-            raise Unavailable(f"user {job.user_id} is not readable yet")
-        order = self._order_for(job)
+        user, order = self._user_and_order(job)
         refund = self._refund_for(job)
         key = EmailKey(user_id=job.user_id, kind=job.kind, order_id=job.order_id, refund_id=job.refund_id)
         claim = self._ledger.claim(key, self._clock.now(), self._claim_lease)
@@ -123,16 +120,22 @@ class NotificationService:
         metrics.add_metric(name="OrderEventPublished", unit="Count", value=sum(published))
         return published
 
-    def _order_for(self, job: SendEmail) -> Order | None:
+    def _user_and_order(self, job: SendEmail) -> tuple[User, Order | None]:
         if job.order_id is None:
-            return None
-        order = self._orders.get(job.user_id, job.order_id)
+            user, order = self._users.get(job.user_id), None
+        else:
+            user, order = self._orders.customer_and_order(job.user_id, job.order_id)
+        if user is None:
+            # Users are never deleted, so a missing one is a read that lags the registration.
+            raise Unavailable(f"user {job.user_id} is not readable yet")
+        if job.order_id is None:
+            return user, None
         if order is None:
             raise PoisonMessage(f"order {job.order_id} of user {job.user_id} does not exist")
         # A refund email fits the order whatever its status now: the refund itself is checked.
         if job.kind != "refund" and order.status not in _STATUSES_FOR_KIND[job.kind]:
             raise PoisonMessage(f"a {job.kind} email does not fit an order in status {order.status.value}")
-        return order
+        return user, order
 
     def _refund_for(self, job: SendEmail) -> Refund | None:
         if job.order_id is None or job.refund_id is None:

@@ -10,6 +10,7 @@ from typing import Literal, Protocol
 from shop.domain.jobs import AnyJob, EmailKind
 from shop.domain.models import (
     AdminOrderView,
+    CancellationReason,
     Credential,
     Order,
     OrderStatus,
@@ -45,6 +46,25 @@ class IdempotencyKeyTaken(Exception):
     def __init__(self, record: IdempotencyRecord) -> None:
         super().__init__(record.key)
         self.record = record
+
+
+@dataclass(frozen=True)
+class ProductSnapshot:
+    """A product as an order reads it from the catalog: what it costs now, and at which version."""
+
+    sku: str
+    name: str
+    price: int
+    currency: str
+    active: bool
+    version: int
+
+
+class ProductCatalog(Protocol):
+    """The catalog as orders read it."""
+
+    def snapshots(self, skus: Sequence[str]) -> dict[str, ProductSnapshot]:
+        """The products of these skus that exist (a strongly consistent read); unknown skus are left out."""
 
 
 class UserRepository(Protocol):
@@ -97,10 +117,14 @@ class LoginAttempts(Protocol):
 class OrderRepository(Protocol):
     """Orders, stored under their owner."""
 
-    def add(self, order: Order, idempotency: IdempotencyRecord | None) -> None:
-        """Store the order (and its key) or nothing; raise `IdempotencyKeyTaken` on a used key."""
+    def add(self, order: Order, idempotency: IdempotencyRecord | None, products: Mapping[str, ProductSnapshot]) -> None:
+        """Store the order (and its key) and take its units from stock, or do nothing.
 
-    def get(self, user_id: str, order_id: str) -> Order | None: ...
+        Raise `IdempotencyKeyTaken` on a used key, `OutOfStock` naming every short line, and
+        `Conflict` when a product changed since `products` was read.
+        """
+
+    def get(self, user_id: str, order_id: str, *, consistent: bool = False) -> Order | None: ...
 
     def list(self, user_id: str, *, status: OrderStatus | None, limit: int, after: DynamoKey | None) -> OrderSlice:
         """The owner's orders, newest first."""
@@ -263,6 +287,22 @@ class RefundLedger(RefundReader, Protocol):
 
 
 @dataclass(frozen=True)
+class ChargeStart:
+    """The order is claimed for charging; `first_attempt` is when the first delivery claimed it."""
+
+    order: Order
+    first_attempt: datetime
+
+
+@dataclass(frozen=True)
+class Transition:
+    """The order as stored after a status change; `done_now` is False when this call changed nothing."""
+
+    order: Order
+    done_now: bool
+
+
+@dataclass(frozen=True)
 class PendingOrderKey:
     """An order waiting for payment, as the sparse PendingPayments index lists it."""
 
@@ -276,11 +316,21 @@ class OrderLedger(Protocol):
     def get(self, user_id: str, order_id: str) -> Order | None:
         """The order as last written (a strongly consistent read)."""
 
-    def record_charge_attempt(self, order: Order, at: datetime) -> datetime | None:
-        """Note the first charge attempt and return its time; None when the order is no longer pending."""
+    def customer_and_order(self, user_id: str, order_id: str) -> tuple[User | None, Order | None]:
+        """The user and one of their orders as last written, in one read of the user's partition."""
 
-    def settle(self, order: Order, outcome: ChargeOutcome, at: datetime) -> Order:
-        """Move a pending order to paid or payment_failed; return it as stored, whoever settled it."""
+    def begin_charge(self, user_id: str, order_id: str, at: datetime) -> ChargeStart | Order | None:
+        """Claim a pending order for charging (the claim ends its cancellability).
+
+        `ChargeStart` when the order is pending, the stored order when it is settled or cancelled,
+        None when there is no such order.
+        """
+
+    def settle(self, order: Order, outcome: ChargeOutcome, at: datetime) -> Transition:
+        """Move a pending order to paid, or to payment_failed with its units back in stock; return it as stored."""
+
+    def cancel(self, order: Order, reason: CancellationReason, at: datetime) -> Transition:
+        """Cancel a pending order that was never charged and put its units back, in one transaction."""
 
     def hold_for_review(self, order: Order, reason: str) -> None:
         """Take a pending order out of automatic dispatch; a person settles it."""
