@@ -30,6 +30,7 @@ from shop.domain.models import Order, Product
 from shop.entrypoints.routes import CREATE_ORDER, REGISTER, ROUTES, Route
 from shop.service_layer.ports import Charged
 from tests.integration.conftest import REGION, TEMPLATE
+from tests.support.catalog import SAMPLE_PRODUCTS, seed_products
 from tests.support.events import FakeLambdaContext, api_event, json_body
 
 ROLES = ("customer", "support", "admin")
@@ -79,6 +80,8 @@ MATRIX: dict[str, Case] = {
     "adminGetOrder": Case(only(200, "support", "admin"), path={"order_id": "{stranger_order}"}),
     "resolveOrder": Case(only(200, "admin"), path={"order_id": "{held_order}"}, body={"action": "retry"}),
     "setUserRoles": Case(only(200, "admin"), path={"user_id": "{stranger}"}, body={"roles": ["customer"]}),
+    # Cancelling reads the order under the caller's partition: a stranger's is a 404 to a customer.
+    "cancelOrder": Case(only(404, "customer"), path={"order_id": "{stranger_order}"}),
     "refundOrder": Case(
         only(201, "support", "admin"), path={"order_id": "{paid_order}"}, headers={"Idempotency-Key": "{unique}"}
     ),
@@ -92,6 +95,8 @@ class World:
         self._stack = stack
         self._env = env
         self._handlers: dict[str, Any] = {}
+        # The products the sample order event orders.
+        seed_products(self._dynamodb(), env["TABLE_NAME"], SAMPLE_PRODUCTS)
         self.callers = {role: self._register(f"{role}@example.com") for role in ROLES}
         self.stranger = self._register("stranger@example.com")
         self.stranger_order = self._order()
