@@ -10,14 +10,8 @@ from typing import Protocol
 import pytest
 
 from localcloud.stack import LocalCloud, LocalCloudConfig
-from tests.support.catalog import E2E_PRODUCTS, SeedProduct, seed_local_cloud
+from tests.support.catalog import E2E_PRODUCTS, seed_local_cloud
 from tests.support.cloud import ROOT, free_port
-
-# What the suites order: the e2e products and the load test's thousand skus, stocked for every run.
-CATALOG = (
-    *E2E_PRODUCTS,
-    *(SeedProduct(f"SKU-{n}", f"Product {n}", 1250, stock=1_000_000) for n in range(1000)),
-)
 
 
 class StartCloud(Protocol):
@@ -54,7 +48,7 @@ def start_cloud(tmp_path: Path) -> Iterator[StartCloud]:
         cloud = LocalCloud(config, console=quiet)
         cloud.start()
         started.append(cloud)
-        seed_local_cloud(f"http://127.0.0.1:{config.aws_port}", CATALOG)
+        seed_local_cloud(f"http://127.0.0.1:{config.aws_port}", E2E_PRODUCTS)
         return cloud
 
     yield start
