@@ -19,7 +19,7 @@ AWS_PORT ?= 4566
 PAYMENTS_PORT ?= 12111
 RUN_FLAGS ?=
 
-.PHONY: install lint format test test-unit test-integration test-localcloud test-e2e validate build run bench clean
+.PHONY: first-admin install lint format test test-unit test-integration test-localcloud test-e2e validate build run bench clean
 
 install: $(VENV)/.installed $(SAM_VENV)/.installed
 
@@ -73,6 +73,12 @@ test: install lint validate build
 BENCHMARKS := api_latency aws_calls cold_start pipeline scale peers order_to_receipt invoke
 bench: $(VENV)/.installed
 	set -e; for name in $(BENCHMARKS); do $(BIN)/python -m bench.$$name; done
+
+# The first admin of a stack: an account registered as usual gets the admin role, written straight
+# into the table with the caller's AWS credentials (locally: AWS_ENDPOINT_URL and any credentials).
+first-admin: $(VENV)/.installed
+	@test -n "$(TABLE)" -a -n "$(EMAIL)" || { echo "usage: make first-admin TABLE=<table name> EMAIL=<registered email>" >&2; exit 2; }
+	PYTHONPATH=layers/shop $(BIN)/python -m shop.entrypoints.first_admin --table-name "$(TABLE)" --email "$(EMAIL)"
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .mypy_cache .pytest_cache .ruff_cache

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from unittest import mock
 
@@ -37,13 +38,21 @@ from bench.common import (
 from localcloud.payments import PaymentProvider
 from localcloud.provision import provision
 from localcloud.spec import FunctionSpec, StackSpec
+from shop.adapters.order_ledger import DynamoOrderLedger
+from shop.domain.clock import isoformat
+from tests.support.catalog import E2E_PRODUCTS, SeedProduct, seed_products
 from tests.support.events import FakeLambdaContext, api_event, load_event
 
 REGION = "us-east-1"
+# One unit in stock, ordered ten at a time: the out-of-stock path.
+SCARCE = SeedProduct("SCARCE-1", "Last one", 900, stock=1)
+TOO_MANY = {**ORDER, "items": [{"sku": SCARCE.sku, "quantity": 10}]}
 SIGNING_KEY = (
     "the token and cursor signing key, read on first use and then kept by the warm function for "
     "SIGNING_KEY_CACHE_SECONDS (900 s)"
 )
+
+PAYMENT_API_KEY = "the payment API key, read on the first charge and kept for PAYMENT_API_KEY_CACHE_SECONDS (300 s)"
 
 
 @dataclass(frozen=True)
@@ -85,13 +94,48 @@ OPERATIONS = {
         ),
         Operation(
             "create order (Idempotency-Key)",
-            ("dynamodb:TransactWriteItems", "sqs:SendMessage"),
-            "the order and its idempotency record in one conditional transaction; the payment job",
+            ("dynamodb:BatchGetItem", "dynamodb:TransactWriteItems", "sqs:SendMessage"),
+            "the lines' products (names, prices, versions: one consistent BatchGetItem); the order, its "
+            "idempotency record, each line's conditional stock decrement and product check in one transaction; "
+            "the payment job",
         ),
         Operation(
             "create order (no key)",
-            ("dynamodb:PutItem", "sqs:SendMessage"),
-            "the order, conditionally; the payment job",
+            ("dynamodb:BatchGetItem", "dynamodb:TransactWriteItems", "sqs:SendMessage"),
+            "the lines' products; the order with its stock decrements and product checks in one transaction; "
+            "the payment job",
+        ),
+        Operation(
+            "create order (replay of an Idempotency-Key)",
+            ("dynamodb:BatchGetItem", "dynamodb:TransactWriteItems", "dynamodb:GetItem"),
+            "the products and the transaction as for a first request (nothing is read before the write, so a "
+            "first request pays nothing for its key); the cancelled transaction returns the stored record (ALL_OLD), "
+            "then one consistent GetItem of the order it names",
+        ),
+        Operation(
+            "create order (out of stock)",
+            ("dynamodb:BatchGetItem", "dynamodb:TransactWriteItems"),
+            "the products; the transaction, cancelled, whose reasons (ALL_OLD stock) say which lines are short",
+        ),
+        Operation(
+            "cancel order",
+            ("dynamodb:GetItem", "dynamodb:TransactWriteItems", "sqs:SendMessage"),
+            "the order (its lines say which stock items get their units back); its conditional transition and "
+            "the stock releases in one transaction; the cancellation email job",
+        ),
+        Operation(
+            "abandon an order (maintenance sweep, one order past the hold)",
+            (
+                "dynamodb:Query",
+                "dynamodb:GetItem",
+                "dynamodb:TransactWriteItems",
+                "sqs:SendMessage",
+                "sqs:GetQueueAttributes",
+                "sqs:GetQueueAttributes",
+            ),
+            "the stuck orders from the sparse PendingPayments index, the order (consistent: is it still pending "
+            "and unclaimed?), its cancellation with the units back in one transaction, the cancellation email job; "
+            "the two dead-letter queues' depths",
         ),
         Operation("get order", ("dynamodb:GetItem",), "the order under its owner's partition"),
         Operation(
@@ -101,31 +145,59 @@ OPERATIONS = {
             {"secretsmanager:GetSecretValue": SIGNING_KEY + "; the next cursor is signed with it"},
         ),
         Operation(
+            "create product", ("dynamodb:TransactWriteItems",), "the product and its stock item, both conditional"
+        ),
+        Operation("get product", ("dynamodb:Query",), "the product and its stock: one Query of the sku's partition"),
+        Operation(
+            "list products (a full page and a next cursor)",
+            ("dynamodb:Query", "dynamodb:BatchGetItem"),
+            "one page of the sparse CatalogBySku index; the page's stock items in one batch",
+            {"secretsmanager:GetSecretValue": SIGNING_KEY + "; the next cursor is signed with it"},
+        ),
+        Operation(
+            "update product (If-Match and a stock delta)",
+            ("dynamodb:TransactWriteItems", "dynamodb:Query"),
+            "the versioned product update and the floored stock update in one transaction; the product read back "
+            "(a transaction returns no attributes)",
+        ),
+        Operation(
+            "admin list orders (a full page and a next cursor)",
+            ("dynamodb:Query",),
+            "one page of the OrdersByStatus index",
+            {"secretsmanager:GetSecretValue": SIGNING_KEY + "; the next cursor is signed with it"},
+        ),
+        Operation("admin get order", ("dynamodb:Query",), "the order by its id alone, from the OrderById index"),
+        Operation(
+            "resolve order (retry)",
+            ("dynamodb:Query", "dynamodb:UpdateItem", "sqs:SendMessage"),
+            "the order by id (OrderById), the conditional decision on it, the charge job",
+        ),
+        Operation(
+            "set user roles",
+            ("dynamodb:GetItem", "dynamodb:TransactWriteItems"),
+            "the profile (for the email that keys the credential), then both copies of the roles in one transaction",
+        ),
+        Operation(
             "charge (payment worker, one message)",
             ("dynamodb:UpdateItem", "dynamodb:UpdateItem", "sqs:SendMessage"),
-            "the attempt recorded on the pending order (ReturnValues ALL_NEW also reads it), the settlement, "
-            "the receipt job",
+            "the charge claim on the pending order (ReturnValues ALL_NEW reads it; ALL_OLD on a failed condition), "
+            "the settlement, the receipt job",
             {
-                "dynamodb:GetItem": (
-                    "PaymentService.charge_order reads the order (consistent) before record_charge_attempt, whose "
-                    "UpdateItem is conditional on pending_payment and returns ALL_NEW: on the happy path the read "
-                    "repeats what that update returns, and only its ConditionalCheckFailed branch needs it"
-                ),
-                "secretsmanager:GetSecretValue": (
-                    "the payment API key, read on the first charge and kept for PAYMENT_API_KEY_CACHE_SECONDS (300 s)"
-                ),
+                "secretsmanager:GetSecretValue": PAYMENT_API_KEY,
             },
         ),
         Operation(
+            "charge declined (payment worker, one message)",
+            ("dynamodb:UpdateItem", "dynamodb:TransactWriteItems", "sqs:SendMessage"),
+            "the charge claim; payment_failed and the units back in stock in one transaction; the failure email job",
+            {"secretsmanager:GetSecretValue": PAYMENT_API_KEY},
+        ),
+        Operation(
             "send email (notification worker, one receipt)",
-            ("dynamodb:BatchGetItem", "dynamodb:PutItem", "sesv2:SendEmail", "dynamodb:UpdateItem", "sns:Publish"),
-            "the user and the order (one partition, so one consistent BatchGetItem), the email marker's claim, "
-            "the send, the marker settled, the order status event",
+            ("dynamodb:Query", "dynamodb:PutItem", "sesv2:SendEmail", "dynamodb:UpdateItem", "sns:Publish"),
+            "the user and the order (one consistent Query of partition USER#<id>, from the order to the profile), "
+            "the email marker's claim, the send, the marker settled, the order status event",
             {
-                "dynamodb:GetItem": (
-                    "NotificationService.deliver reads the user (DynamoUserRepository.get) and the order "
-                    "(DynamoOrderLedger.get) in two GetItems, though both live in partition USER#<id>"
-                ),
                 "dynamodb:UpdateItem": (
                     "mark_event_published: after the batch's SNS publish each marker records that its event went "
                     "out, so a redelivery does not publish it again; a second write of the marker settled just before"
@@ -136,6 +208,24 @@ OPERATIONS = {
             "send email (notification worker, one welcome)",
             ("dynamodb:GetItem", "dynamodb:PutItem", "sesv2:SendEmail", "dynamodb:UpdateItem"),
             "the user, the email marker's claim, the send, the marker settled",
+        ),
+        Operation(
+            "request a refund (support)",
+            ("dynamodb:Query", "dynamodb:GetItem", "dynamodb:TransactWriteItems", "sqs:SendMessage"),
+            "the order's owner from the OrderById index, the order read consistently (status, total, "
+            "payment), the reservation on the order with the refund and its key in one conditional transaction, "
+            "the refund job",
+        ),
+        Operation(
+            "refund (payment worker, one message)",
+            ("dynamodb:BatchGetItem", "dynamodb:TransactWriteItems", "sqs:SendMessage"),
+            "the refund and its order (one partition, so one consistent BatchGetItem), the refund and the order "
+            "settled in one conditional transaction, the refund email job",
+            {
+                "secretsmanager:GetSecretValue": (
+                    "the payment API key, read on the first call and kept for PAYMENT_API_KEY_CACHE_SECONDS (300 s)"
+                ),
+            },
         ),
     )
 }
@@ -192,6 +282,10 @@ class Shop:
         self._sqs = boto3.client("sqs", region_name=REGION)
         self._handlers: dict[str, Handler] = {}
 
+    @property
+    def table_name(self) -> str:
+        return self.function("CreateOrderFunction").environment["TABLE_NAME"]
+
     def function(self, logical_id: str) -> FunctionSpec:
         return self._stack.functions[logical_id]
 
@@ -228,6 +322,16 @@ class Shop:
     def place_order(self, user_id: str) -> str:
         return str(self.api("CreateOrderFunction", create_order_event(user_id, idempotency_key=True), 201)["id"])
 
+    def age(self, user_id: str, order_id: str, hours: int) -> None:
+        """Make a pending order look placed and last dispatched `hours` ago."""
+        then = isoformat(datetime.now(UTC) - timedelta(hours=hours))
+        boto3.client("dynamodb", region_name=REGION).update_item(
+            TableName=self.function("CreateOrderFunction").environment["TABLE_NAME"],
+            Key={"pk": {"S": f"USER#{user_id}"}, "sk": {"S": f"ORDER#{order_id}"}},
+            UpdateExpression="SET created_at = :then, gsi2sk = :then",
+            ExpressionAttributeValues={":then": {"S": then}},
+        )
+
     def take_batch(self, worker: str) -> dict[str, Any]:
         return take_batch(self._sqs, self.function(worker))
 
@@ -240,8 +344,8 @@ def login_event(email: str) -> dict[str, Any]:
     return api_event("login", body={"email": email, "password": PASSWORD})
 
 
-def create_order_event(user_id: str, *, idempotency_key: bool) -> dict[str, Any]:
-    event = api_event("create_order", user_id=user_id, body=ORDER, request_id=str(uuid.uuid4()))
+def create_order_event(user_id: str, *, idempotency_key: bool, body: dict[str, Any] = ORDER) -> dict[str, Any]:
+    event = api_event("create_order", user_id=user_id, body=body, request_id=str(uuid.uuid4()))
     # The sample event carries a fixed key: a fresh one, or none at all.
     for headers in (event["headers"], event["multiValueHeaders"]):
         headers.pop("Idempotency-Key", None)
@@ -250,6 +354,12 @@ def create_order_event(user_id: str, *, idempotency_key: bool) -> dict[str, Any]
         event["headers"]["Idempotency-Key"] = key
         event["multiValueHeaders"]["Idempotency-Key"] = [key]
     return event
+
+
+def declined_order_event(user_id: str) -> dict[str, Any]:
+    return create_order_event(
+        user_id, idempotency_key=False, body={**ORDER, "payment_method": "pm_card_chargeDeclined"}
+    )
 
 
 def authorizer_event(token: str) -> dict[str, Any]:
@@ -277,6 +387,30 @@ def count_everything(shop: Shop, provider: PaymentProvider) -> dict[str, Counted
         lambda: create_order_event(user_id, idempotency_key=False),
         lambda: create_order_event(user_id, idempotency_key=False),
     )
+    replayed = create_order_event(user_id, idempotency_key=True)
+    shop.api("CreateOrderFunction", replayed, 201)
+    counted["create order (replay of an Idempotency-Key)"] = shop.count(
+        "CreateOrderFunction", lambda: replayed, lambda: replayed
+    )
+    counted["create order (out of stock)"] = shop.count(
+        "CreateOrderFunction",
+        lambda: create_order_event(user_id, idempotency_key=False, body=TOO_MANY),
+        lambda: create_order_event(user_id, idempotency_key=False, body=TOO_MANY),
+    )
+
+    def cancel_event() -> dict[str, Any]:
+        order_id = shop.place_order(user_id)
+        return api_event("cancel_order", user_id=user_id, path_parameters={"order_id": order_id})
+
+    counted["cancel order"] = shop.count("CancelOrderFunction", cancel_event, cancel_event)
+
+    def sweep_with_an_abandoned_order() -> dict[str, Any]:
+        shop.age(user_id, shop.place_order(user_id), hours=2)
+        return load_event("maintenance")
+
+    counted["abandon an order (maintenance sweep, one order past the hold)"] = shop.count(
+        "MaintenanceFunction", sweep_with_an_abandoned_order, sweep_with_an_abandoned_order
+    )
     order_id = shop.place_order(user_id)
     get_event = api_event("get_order", user_id=user_id, path_parameters={"order_id": order_id})
     counted["get order"] = shop.count("GetOrderFunction", lambda: get_event, lambda: get_event)
@@ -286,8 +420,71 @@ def count_everything(shop: Shop, provider: PaymentProvider) -> dict[str, Counted
     counted["list orders (a full page and a next cursor)"] = shop.count(
         "ListOrdersFunction", lambda: list_event(user_id), lambda: list_event(user_id)
     )
+    counted.update(count_catalog(shop))
+    counted.update(count_operators(shop, user_id))
     counted.update(count_workers(shop, provider))
+    counted.update(count_refunds(shop, provider))
     return counted
+
+
+def admin_event(name: str, **kwargs: Any) -> dict[str, Any]:
+    return api_event(name, user_id="bench-admin", roles="admin", **kwargs)
+
+
+def product_body() -> dict[str, Any]:
+    return {"sku": f"SKU-{uuid.uuid4().hex[:10]}", "name": "Bench product", "price": 100, "currency": "EUR", "stock": 9}
+
+
+def count_catalog(shop: Shop) -> dict[str, Counted]:
+    def new_product() -> str:
+        return str(shop.api("CreateProductFunction", admin_event("create_product", body=product_body()), 201)["sku"])
+
+    def patch_event() -> dict[str, Any]:
+        sku = new_product()
+        return admin_event("update_product", body={"stock_delta": -1}, path_parameters={"sku": sku})
+
+    sku = new_product()
+    get_event = api_event("get_product", path_parameters={"sku": sku})
+    while len(shop.api("ListProductsFunction", api_event("list_products", query={}), 200)["items"]) < 20:
+        new_product()
+    return {
+        "create product": shop.count(
+            "CreateProductFunction",
+            lambda: admin_event("create_product", body=product_body()),
+            lambda: admin_event("create_product", body=product_body()),
+        ),
+        "get product": shop.count("GetProductFunction", lambda: get_event, lambda: get_event),
+        "list products (a full page and a next cursor)": shop.count(
+            "ListProductsFunction",
+            lambda: api_event("list_products", query={}),
+            lambda: api_event("list_products", query={}),
+        ),
+        "update product (If-Match and a stock delta)": shop.count("UpdateProductFunction", patch_event, patch_event),
+    }
+
+
+def count_operators(shop: Shop, user_id: str) -> dict[str, Counted]:
+    """Run after count_everything placed over 20 pending orders: the admin listing fills a page."""
+    ledger = DynamoOrderLedger(boto3.client("dynamodb", region_name=REGION), shop.table_name)
+
+    def held_order_event() -> dict[str, Any]:
+        order = ledger.get(user_id, shop.place_order(user_id))
+        assert order is not None
+        ledger.hold_for_review(order, "bench")
+        return admin_event("resolve_order", body={"action": "retry"}, path_parameters={"order_id": order.id})
+
+    order_id = shop.place_order(user_id)
+    list_event = admin_event("admin_list_orders", query={"status": "pending_payment"})
+    get_event = admin_event("admin_get_order", path_parameters={"order_id": order_id})
+    roles_event = admin_event("set_user_roles", body={"roles": ["customer"]}, path_parameters={"user_id": user_id})
+    return {
+        "admin list orders (a full page and a next cursor)": shop.count(
+            "AdminListOrdersFunction", lambda: list_event, lambda: list_event
+        ),
+        "admin get order": shop.count("AdminGetOrderFunction", lambda: get_event, lambda: get_event),
+        "resolve order (retry)": shop.count("ResolveOrderFunction", held_order_event, held_order_event),
+        "set user roles": shop.count("SetUserRolesFunction", lambda: roles_event, lambda: roles_event),
+    }
 
 
 def list_event(user_id: str) -> dict[str, Any]:
@@ -307,16 +504,53 @@ def count_workers(shop: Shop, provider: PaymentProvider) -> dict[str, Counted]:
 
     charge = shop.count("PaymentWorkerFunction", charge_job, charge_job)
     assert len(provider.intents()) == charged_before + 2, "each charge reaches the provider once"
+
     receipts = shop.take_batch("NotificationWorkerFunction")
     first_receipt, second_receipt = ({**receipts, "Records": [record_]} for record_ in receipts["Records"])
     receipt = shop.count("NotificationWorkerFunction", lambda: first_receipt, lambda: second_receipt)
+
+    def declined_job() -> dict[str, Any]:
+        shop.api("CreateOrderFunction", declined_order_event(user_id), 201)
+        return shop.take_batch("PaymentWorkerFunction")
+
+    declined = shop.count("PaymentWorkerFunction", declined_job, declined_job)
+    shop.take_batch("NotificationWorkerFunction")
     shop.register()
     welcome = shop.calls_of("NotificationWorkerFunction", shop.take_batch("NotificationWorkerFunction"))
     return {
         "charge (payment worker, one message)": charge,
+        "charge declined (payment worker, one message)": declined,
         "send email (notification worker, one receipt)": receipt,
         "send email (notification worker, one welcome)": Counted([], [], welcome),
     }
+
+
+def refund_event(order_id: str) -> dict[str, Any]:
+    """The sample's support caller refunding 100 of the order, with a fresh Idempotency-Key."""
+    event = api_event(
+        "refund_order",
+        path_parameters={"order_id": order_id},
+        body={"amount": 100, "reason": "bench"},
+        request_id=str(uuid.uuid4()),
+    )
+    key = str(uuid.uuid4())
+    event["headers"]["Idempotency-Key"] = key
+    event["multiValueHeaders"]["Idempotency-Key"] = [key]
+    return event
+
+
+def count_refunds(shop: Shop, provider: PaymentProvider) -> dict[str, Counted]:
+    """Two refunds of one paid order: their requests, then their execution, one message at a time."""
+    _, user_id = shop.register()
+    shop.take_batch("PaymentWorkerFunction")
+    order_id = shop.place_order(user_id)
+    shop.invoke("PaymentWorkerFunction", shop.take_batch("PaymentWorkerFunction"))
+    request = shop.count("RefundOrderFunction", lambda: refund_event(order_id), lambda: refund_event(order_id))
+    jobs = shop.take_batch("PaymentWorkerFunction")
+    first, second = ({**jobs, "Records": [record_]} for record_ in jobs["Records"])
+    execution = shop.count("PaymentWorkerFunction", lambda: first, lambda: second)
+    assert len(provider.refunds()) == 2, "each refund reaches the provider once"
+    return {"request a refund (support)": request, "refund (payment worker, one message)": execution}
 
 
 def call_count(count: int) -> str:
@@ -362,6 +596,8 @@ def main() -> None:
         )
         # The Globals give every function the same environment.
         use_function_environment(stack.functions["CreateOrderFunction"], None)
+        table = stack.functions["CreateOrderFunction"].environment["TABLE_NAME"]
+        seed_products(boto3.client("dynamodb", region_name=REGION), table, (*E2E_PRODUCTS, SCARCE))
         counted = count_everything(Shop(stack, log), provider)
     lines = [
         "handlers in this process against moto (mock_aws), resources from template.yaml; every botocore client "

@@ -41,7 +41,7 @@ LOAD_AT_START = os.getloadavg()[0]
 STARTED = time.monotonic()
 PASSWORD = "correct horse battery staple"
 ORDER = {
-    "items": [{"sku": "BOOK-1", "quantity": 2, "unit_price": 1250}],
+    "items": [{"sku": "BOOK-1", "quantity": 2}],
     "currency": "EUR",
     "payment_method": "pm_card_visa",
 }
@@ -66,6 +66,10 @@ def local_cloud() -> Iterator[LocalCloud]:
         cloud = LocalCloud(config, console=quiet)
         cloud.start()
         try:
+            # Imported here, once the layer is on the path (above): the seeding writes `shop`'s items.
+            from tests.support.catalog import E2E_PRODUCTS, seed_local_cloud  # noqa: PLC0415
+
+            seed_local_cloud(f"http://127.0.0.1:{config.aws_port}", E2E_PRODUCTS)
             yield cloud
         finally:
             cloud.stop(save=False)

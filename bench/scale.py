@@ -27,7 +27,7 @@ from localcloud.stack import LocalCloud
 from shop.adapters.dynamo import order_item, order_sk, status_partition, user_pk
 from shop.domain.clock import isoformat
 from shop.domain.ids import new_ulid
-from shop.domain.models import Order, OrderItem, OrderStatus
+from shop.domain.models import Order, OrderLine, OrderStatus
 
 SMALL = 100
 LARGE = 100_000
@@ -92,7 +92,7 @@ def write_orders(endpoint_url: str, table: str, user_id: str, first: int, count:
             id=new_ulid(moment),
             user_id=user_id,
             status=OrderStatus.PAID,
-            items=(OrderItem(sku="BOOK-1", quantity=2, unit_price=1250),),
+            items=(OrderLine(sku="BOOK-1", name="Dune (paperback)", quantity=2, unit_price=1250),),
             currency="EUR",
             total=2500,
             payment_method="pm_card_visa",

@@ -150,7 +150,7 @@ def _parser() -> argparse.ArgumentParser:
 
     _add_env_vars_command(commands)
 
-    payments = commands.add_parser("payments", help="the fake payment provider's payment intents")
+    payments = commands.add_parser("payments", help="the fake payment provider's payment intents and refunds")
     payments.add_argument("--payments-url", default=DEFAULT_PAYMENTS_URL, help=f"default {DEFAULT_PAYMENTS_URL}")
     payments.add_argument("--limit", type=int, default=20, choices=range(1, 101), metavar="1..100")
     payments.set_defaults(command=_payments)
@@ -568,21 +568,44 @@ def _sam_env_vars(
 
 
 def _payments(args: argparse.Namespace) -> int:
+    intents = _provider_list(args.payments_url, "payment_intents", args.limit)
+    refunds = _provider_list(args.payments_url, "refunds", args.limit)
+    rows = [("ID", "STATUS", "AMOUNT", "CURRENCY", "METADATA")]
+    for intent in intents:
+        rows.append((intent["id"], intent["status"], str(intent["amount"]), intent["currency"], _metadata(intent)))
+    _print_table(rows)
+    if refunds:
+        print()
+        refund_rows = [("REFUND", "PAYMENT INTENT", "STATUS", "AMOUNT", "CURRENCY", "METADATA")]
+        for refund in refunds:
+            refund_rows.append(
+                (
+                    refund["id"],
+                    refund["payment_intent"],
+                    refund["status"],
+                    str(refund["amount"]),
+                    refund["currency"],
+                    _metadata(refund),
+                )
+            )
+        _print_table(refund_rows)
+    return 0
+
+
+def _provider_list(payments_url: str, collection: str, limit: int) -> list[dict[str, Any]]:
     request = urllib.request.Request(
-        f"{args.payments_url}/v1/payment_intents?limit={args.limit}",
-        headers={"Authorization": "Bearer sk_test_localcloud"},
+        f"{payments_url}/v1/{collection}?limit={limit}", headers={"Authorization": "Bearer sk_test_localcloud"}
     )
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
-            intents = json.load(response)["data"]
+            found: list[dict[str, Any]] = json.load(response)["data"]
     except (urllib.error.URLError, OSError) as error:
-        raise CliError(f"cannot reach the payment provider at {args.payments_url} ({error})") from None
-    rows = [("ID", "STATUS", "AMOUNT", "CURRENCY", "METADATA")]
-    for intent in intents:
-        metadata = ",".join(f"{key}={value}" for key, value in (intent.get("metadata") or {}).items())
-        rows.append((intent["id"], intent["status"], str(intent["amount"]), intent["currency"], metadata))
-    _print_table(rows)
-    return 0
+        raise CliError(f"cannot reach the payment provider at {payments_url} ({error})") from None
+    return found
+
+
+def _metadata(found: dict[str, Any]) -> str:
+    return ",".join(f"{key}={value}" for key, value in (found.get("metadata") or {}).items())
 
 
 def _print_table(rows: Sequence[tuple[str, ...]]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
@@ -21,9 +21,11 @@ from localcloud.payments.errors import (
 from localcloud.payments.faults import Fault, FaultConfig, FaultInjector
 from localcloud.payments.formdata import FormParams, decode_form, decode_pairs
 from localcloud.payments.intents import create_payment_intent, new_id
+from localcloud.payments.refunds import create_refund, refunded_intent_id
 from localcloud.payments.store import IdempotencyRecord, PaymentStore
 
 _INTENTS_PATH = "/v1/payment_intents"
+_REFUNDS_PATH = "/v1/refunds"
 _MAX_IDEMPOTENCY_KEY_LENGTH = 255
 _DEFAULT_PAGE_SIZE = 10
 _MAX_PAGE_SIZE = 100
@@ -92,15 +94,23 @@ class PaymentApi:
         self._authenticate(request.headers.get("authorization", ""))
         route = (request.method, request.path)
         if route == ("POST", _INTENTS_PATH):
-            return self._create_intent(request)
+            return self._idempotent(request, self._execute_create)
         if route == ("GET", _INTENTS_PATH):
             return HttpResponse(200, self._list_intents(_query_params(request.query)))
-        intent_id = request.path.removeprefix(f"{_INTENTS_PATH}/")
-        if request.method == "GET" and intent_id and intent_id != request.path and "/" not in intent_id:
+        if route == ("POST", _REFUNDS_PATH):
+            return self._idempotent(request, self._execute_refund)
+        if route == ("GET", _REFUNDS_PATH):
+            return HttpResponse(200, self._list_refunds(_query_params(request.query)))
+        if request.method == "GET" and (intent_id := _object_id(request.path, _INTENTS_PATH)):
             intent = self._store.intent(intent_id)
             if intent is None:
                 raise resource_missing("payment_intent", intent_id, param="intent", status=404)
             return HttpResponse(200, intent)
+        if request.method == "GET" and (refund_id := _object_id(request.path, _REFUNDS_PATH)):
+            refund = self._store.refund(refund_id)
+            if refund is None:
+                raise resource_missing("refund", refund_id, param="refund", status=404)
+            return HttpResponse(200, refund)
         raise unrecognized_url(request.method, request.path)
 
     def _inject_fault(self) -> None:
@@ -127,11 +137,14 @@ class PaymentApi:
         if self._api_key is not None and key != self._api_key:
             raise invalid_request(f"Invalid API Key provided: {_mask(key)}", status=401)
 
-    def _create_intent(self, request: HttpRequest) -> HttpResponse:
+    def _idempotent(
+        self, request: HttpRequest, execute: Callable[[FormParams, str | None, str | None], HttpResponse]
+    ) -> HttpResponse:
+        """Execute a create once per idempotency key; replay its first answer to every later request with it."""
         params = decode_form(request.body)
         key = request.headers.get("idempotency-key")
         if key is None:
-            return self._execute_create(params, None, None)
+            return execute(params, None, None)
         if len(key) > _MAX_IDEMPOTENCY_KEY_LENGTH:
             raise invalid_request(
                 f"Idempotency-Key must be at most {_MAX_IDEMPOTENCY_KEY_LENGTH} characters.", param="Idempotency-Key"
@@ -140,7 +153,7 @@ class PaymentApi:
         with self._store.idempotency_lock(key):
             record = self._store.idempotency_record(key)
             if record is None:
-                return self._execute_create(params, key, fingerprint)
+                return execute(params, key, fingerprint)
             if record.fingerprint != fingerprint:
                 raise idempotency_mismatch(key)
             return HttpResponse(record.status, record.body, {"Idempotency-Key": key, "Idempotent-Replayed": "true"})
@@ -153,25 +166,60 @@ class PaymentApi:
         headers = {} if key is None else {"Idempotency-Key": key}
         return HttpResponse(created.status, created.body, headers)
 
+    def _execute_refund(self, params: FormParams, key: str | None, fingerprint: str | None) -> HttpResponse:
+        intent_id = refunded_intent_id(params)
+        now = int(time.time())
+        # Refusals (nothing captured, more than the remainder) raise before anything is stored, so,
+        # as for invalid parameters, they are not replayed: a retry is judged on the state it finds.
+        refund = self._store.add_refund(
+            intent_id,
+            lambda intent, refunded: create_refund(params, intent, refunded, now=now),
+            key,
+            None if fingerprint is None else lambda created: IdempotencyRecord(fingerprint, 200, created),
+        )
+        if refund is None:
+            raise resource_missing("payment_intent", intent_id, param="payment_intent")
+        return HttpResponse(200, refund, {} if key is None else {"Idempotency-Key": key})
+
     def _list_intents(self, params: FormParams) -> dict[str, object]:
-        unknown = sorted(set(params) - {"limit", "starting_after", "ending_before"})
-        if unknown:
-            raise invalid_request(
-                f"Received unknown parameter: {unknown[0]}", param=unknown[0], code="parameter_unknown"
-            )
-        limit = _limit(params.get("limit"))
-        intents = self._store.intents()
-        ids = [str(intent["id"]) for intent in intents]
-        starting_after, ending_before = params.get("starting_after"), params.get("ending_before")
-        if starting_after is not None and ending_before is not None:
-            raise invalid_request("You may only specify one of these parameters: ending_before, starting_after.")
-        if ending_before is not None:
-            end = _cursor_index(ids, ending_before, "ending_before")
-            page, has_more = intents[max(0, end - limit) : end], end - limit > 0
-        else:
-            start = 0 if starting_after is None else _cursor_index(ids, starting_after, "starting_after") + 1
-            page, has_more = intents[start : start + limit], start + limit < len(intents)
-        return {"object": "list", "data": page, "has_more": has_more, "url": _INTENTS_PATH}
+        _refuse_unknown(params, set())
+        return _page(self._store.intents(), params, _INTENTS_PATH, "payment_intent")
+
+    def _list_refunds(self, params: FormParams) -> dict[str, object]:
+        _refuse_unknown(params, {"payment_intent"})
+        refunds = self._store.refunds()
+        intent_id = params.get("payment_intent")
+        if intent_id is not None:
+            refunds = [refund for refund in refunds if refund["payment_intent"] == intent_id]
+        return _page(refunds, params, _REFUNDS_PATH, "refund")
+
+
+def _refuse_unknown(params: FormParams, filters: set[str]) -> None:
+    unknown = sorted(set(params) - {"limit", "starting_after", "ending_before", *filters})
+    if unknown:
+        raise invalid_request(f"Received unknown parameter: {unknown[0]}", param=unknown[0], code="parameter_unknown")
+
+
+def _page(objects: list[dict[str, object]], params: FormParams, url: str, kind: str) -> dict[str, object]:
+    """One page of a newest-first list, by Stripe's `limit`, `starting_after` and `ending_before`."""
+    limit = _limit(params.get("limit"))
+    ids = [str(found["id"]) for found in objects]
+    starting_after, ending_before = params.get("starting_after"), params.get("ending_before")
+    if starting_after is not None and ending_before is not None:
+        raise invalid_request("You may only specify one of these parameters: ending_before, starting_after.")
+    if ending_before is not None:
+        end = _cursor_index(ids, ending_before, "ending_before", kind)
+        page, has_more = objects[max(0, end - limit) : end], end - limit > 0
+    else:
+        start = 0 if starting_after is None else _cursor_index(ids, starting_after, "starting_after", kind) + 1
+        page, has_more = objects[start : start + limit], start + limit < len(objects)
+    return {"object": "list", "data": page, "has_more": has_more, "url": url}
+
+
+def _object_id(path: str, collection: str) -> str | None:
+    """The id in `<collection>/<id>`, or None when the path is not one object of the collection."""
+    object_id = path.removeprefix(f"{collection}/")
+    return object_id if object_id and object_id != path and "/" not in object_id else None
 
 
 def _query_params(query: str) -> FormParams:
@@ -186,9 +234,9 @@ def _limit(raw: object) -> int:
     return int(raw)
 
 
-def _cursor_index(ids: list[str], cursor: object, param: str) -> int:
+def _cursor_index(ids: list[str], cursor: object, param: str, kind: str) -> int:
     if not isinstance(cursor, str) or cursor not in ids:
-        raise resource_missing("payment_intent", str(cursor), param=param)
+        raise resource_missing(kind, str(cursor), param=param)
     return ids.index(cursor)
 
 

@@ -146,7 +146,7 @@ def _new_intent(params: FormParams, now: int) -> dict[str, object]:
     return {
         "id": intent_id,
         "object": "payment_intent",
-        "amount": _amount(params),
+        "amount": amount_param(params),
         "amount_capturable": 0,
         "amount_received": 0,
         "automatic_payment_methods": _automatic_payment_methods(params),
@@ -163,13 +163,13 @@ def _new_intent(params: FormParams, now: int) -> dict[str, object]:
         "last_payment_error": None,
         "latest_charge": None,
         "livemode": False,
-        "metadata": _metadata(params),
+        "metadata": metadata_param(params),
         "next_action": None,
         "payment_method": None,
         "payment_method_types": _payment_method_types(params),
         "receipt_email": _optional_string(params, "receipt_email"),
         "return_url": _optional_string(params, "return_url"),
-        "setup_future_usage": _optional_choice(params, "setup_future_usage", ("off_session", "on_session")),
+        "setup_future_usage": optional_choice_param(params, "setup_future_usage", ("off_session", "on_session")),
         "statement_descriptor": _optional_string(params, "statement_descriptor"),
         "statement_descriptor_suffix": _optional_string(params, "statement_descriptor_suffix"),
         "status": "requires_payment_method",
@@ -205,7 +205,8 @@ def _card_error(decline: Decline, charge_id: str, payment_method: str) -> dict[s
     }
 
 
-def _amount(params: FormParams) -> int:
+def amount_param(params: FormParams) -> int:
+    """The positive integer `amount` parameter, in minor units, up to Stripe's ceiling for one charge."""
     raw = params.get("amount")
     if raw is None or raw == "":
         raise invalid_request("Missing required param: amount.", param="amount", code="parameter_missing")
@@ -231,7 +232,7 @@ def _currency(params: FormParams) -> str:
     return currency
 
 
-def _metadata(params: FormParams) -> dict[str, str]:
+def metadata_param(params: FormParams) -> dict[str, str]:
     raw = params.get("metadata", {})
     # An empty `metadata=` is how form encoding says "no metadata".
     if raw == "":
@@ -306,7 +307,7 @@ def _boolean(params: Mapping[str, FormValue], name: str, *, prefix: str | None =
     raise invalid_request(f"Invalid boolean: {raw}", param=_param_name(name, prefix))
 
 
-def _optional_choice(
+def optional_choice_param(
     params: Mapping[str, FormValue], name: str, choices: tuple[str, ...], *, prefix: str | None = None
 ) -> str | None:
     raw = _optional_string(params, name, prefix=prefix)
@@ -317,4 +318,4 @@ def _optional_choice(
 
 def _choice(params: Mapping[str, FormValue], name: str, choices: tuple[str, ...], *, prefix: str | None = None) -> str:
     """An enum parameter; the first choice is the default."""
-    return _optional_choice(params, name, choices, prefix=prefix) or choices[0]
+    return optional_choice_param(params, name, choices, prefix=prefix) or choices[0]

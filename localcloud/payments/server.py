@@ -168,6 +168,10 @@ class PaymentProvider:
         """Every stored payment intent, declined ones included, newest first."""
         return self._store.intents()
 
+    def refunds(self) -> list[dict[str, object]]:
+        """Every stored refund, newest first."""
+        return self._store.refunds()
+
     def reset(self) -> None:
         """Forget all intents and idempotency keys."""
         self._store.reset()

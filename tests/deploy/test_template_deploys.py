@@ -66,6 +66,8 @@ FUNCTIONS = {
     "PaymentWorkerFunction": ("payment_worker.handler", 30, 512),
     "NotificationWorkerFunction": ("notification_worker.handler", 30, 512),
     "MaintenanceFunction": ("maintenance.handler", 60, 512),
+    "RefundOrderFunction": ("refund_order.handler", 10, 512),
+    "CancelOrderFunction": ("cancel_order.handler", 10, 512),
 }
 
 
@@ -204,7 +206,7 @@ def test_the_stack_is_created_and_moto_skips_only_the_known_resource_types(deplo
     assert deployed.not_built == MOTO_SKIPS
 
 
-def test_the_table_has_its_key_schema_and_both_indexes(deployed: DeployedStack) -> None:
+def test_the_table_has_its_key_schema_and_its_indexes(deployed: DeployedStack) -> None:
     table = deployed.table
     indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
 
@@ -213,7 +215,14 @@ def test_the_table_has_its_key_schema_and_both_indexes(deployed: DeployedStack) 
         {"AttributeName": "sk", "KeyType": "RANGE"},
     ]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
-    assert indexes.keys() == {"ByUserStatus", "PendingPayments"}
+    assert indexes.keys() == {
+        "ByUserStatus",
+        "PendingPayments",
+        "OrdersByStatus",
+        "OrderById",
+        "CatalogBySku",
+        "CatalogByName",
+    }
     assert indexes["ByUserStatus"]["KeySchema"] == [
         {"AttributeName": "gsi1pk", "KeyType": "HASH"},
         {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
@@ -224,6 +233,12 @@ def test_the_table_has_its_key_schema_and_both_indexes(deployed: DeployedStack) 
         {"AttributeName": "gsi2sk", "KeyType": "RANGE"},
     ]
     assert indexes["PendingPayments"]["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+    assert indexes["OrdersByStatus"]["KeySchema"] == [
+        {"AttributeName": "gsi3pk", "KeyType": "HASH"},
+        {"AttributeName": "gsi3sk", "KeyType": "RANGE"},
+    ]
+    assert indexes["OrderById"]["KeySchema"] == [{"AttributeName": "gsi4pk", "KeyType": "HASH"}]
+    assert indexes["OrderById"]["Projection"] == {"ProjectionType": "ALL"}
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.catalog import E2E_PRODUCTS, seed_local_cloud
 from tests.support.cloud import ROOT, RunningCloud, localcloud_up
 
 
@@ -16,4 +17,6 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
         "--parameter-overrides", "PaymentApiBaseUrl=http://127.0.0.1:{payments_port}",
     ]  # fmt: skip
     with localcloud_up(ROOT / "template.yaml", tmp_path_factory.mktemp("localcloud-state"), extra) as running:
+        # The products the tests order, written straight into the table (the catalog API has its own tests).
+        seed_local_cloud(running.aws, E2E_PRODUCTS)
         yield running

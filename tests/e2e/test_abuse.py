@@ -20,6 +20,7 @@ import pytest
 
 from localcloud.emulator import emulator_session
 from localcloud.operations import DEFAULT_REGION, LAMBDA_LOG_GROUP_PREFIX, list_mail, tail_logs
+from tests.support.catalog import E2E_PRODUCTS, seed_local_cloud
 from tests.support.cloud import ROOT, RunningCloud, localcloud_up, wait_for
 
 HSTS_MIN_AGE_S = 31_536_000
@@ -154,7 +155,7 @@ def test_every_other_function_answer_carries_the_security_headers(
     customer = new_customer(cloud)
     auth = customer.bearer(log_in(cloud, customer).body["access_token"])
     order = {
-        "items": [{"sku": "BOOK-1", "quantity": 1, "unit_price": 500}],
+        "items": [{"sku": "BOOK-1", "quantity": 1}],
         "currency": "EUR",
         "payment_method": "pm_card_visa",
     }
@@ -195,7 +196,7 @@ def full_customer_journey(
     first, second = new_customer(cloud), new_customer(cloud)
     auth = first.bearer(log_in(cloud, first).body["access_token"])
     order = {
-        "items": [{"sku": "BOOK-1", "quantity": 2, "unit_price": 1250}],
+        "items": [{"sku": "BOOK-1", "quantity": 2}],
         "currency": "EUR",
         "payment_method": "pm_card_visa",
     }
@@ -231,6 +232,7 @@ def test_no_password_token_or_authorization_header_appears_in_any_log_line(
         "--parameter-overrides", "PaymentApiBaseUrl=http://127.0.0.1:{payments_port}", "LogLevel=DEBUG",
     ]  # fmt: skip
     with localcloud_up(ROOT / "template.yaml", tmp_path / "state", extra) as cloud:
+        seed_local_cloud(cloud.aws, E2E_PRODUCTS)
         secrets, locked_request_id = full_customer_journey(cloud, new_customer)
         # Lines reach CloudWatch Logs in the background: wait until the last refusal has landed.
         cloudwatch = wait_for(

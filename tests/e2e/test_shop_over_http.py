@@ -8,7 +8,10 @@ import urllib.request
 import uuid
 from typing import Any
 
+import boto3
+
 from localcloud.operations import list_mail
+from tests.support.catalog import stock_of
 from tests.support.cloud import RunningCloud, wait_for
 
 PASSWORD = "correct horse battery staple"
@@ -42,7 +45,7 @@ def customer(cloud: RunningCloud) -> tuple[str, str]:
 
 def order_body(payment_method: str = "pm_card_visa") -> dict[str, Any]:
     return {
-        "items": [{"sku": "BOOK-1", "quantity": 2, "unit_price": 1250}],
+        "items": [{"sku": "BOOK-1", "quantity": 2}],
         "currency": "EUR",
         "payment_method": payment_method,
     }
@@ -140,3 +143,52 @@ def test_the_documentation_routes_are_public(cloud: RunningCloud) -> None:
     # The local gateway serves the stage at its root, so Swagger UI's calls must go there too.
     assert document["servers"] == [{"url": "/"}]
     assert {"/orders", "/orders/{order_id}", "/auth/login"} <= document["paths"].keys()
+
+
+def stock(cloud: RunningCloud, sku: str) -> int:
+    dynamodb = boto3.client(
+        "dynamodb",
+        endpoint_url=cloud.aws,
+        region_name="us-east-1",
+        aws_access_key_id="e2e",
+        aws_secret_access_key="e2e",
+    )
+    [table] = [name for name in dynamodb.list_tables()["TableNames"] if "ShopTable" in name]
+    return stock_of(dynamodb, table, sku)
+
+
+def test_stock_drops_when_ordering_and_comes_back_on_a_declined_card(cloud: RunningCloud) -> None:
+    _, token = customer(cloud)
+    before = stock(cloud, "BOOK-2")
+
+    def order(payment_method: str) -> dict[str, Any]:
+        body = {"items": [{"sku": "BOOK-2", "quantity": 3}], "currency": "EUR", "payment_method": payment_method}
+        status, _, placed = call(cloud, "POST", "/orders", body, token=token)
+        assert status == 201 and placed["items"][0]["name"] == "Children of Dune"
+        return settled(cloud, token, placed["id"])
+
+    paid = order("pm_card_visa")
+    after_paid = stock(cloud, "BOOK-2")
+    declined = order("pm_card_chargeDeclined")
+
+    assert paid["status"] == "paid" and after_paid == before - 3
+    assert declined["status"] == "payment_failed"
+    assert wait_for(lambda: stock(cloud, "BOOK-2") == before - 3 or None, what="the declined units back in stock")
+
+
+def test_a_cancel_right_after_placing_either_cancels_with_the_units_back_or_finds_the_order_paid(
+    cloud: RunningCloud,
+) -> None:
+    _, token = customer(cloud)
+    before = stock(cloud, "PEN-042")
+    body = {"items": [{"sku": "PEN-042", "quantity": 2}], "currency": "EUR", "payment_method": "pm_card_visa"}
+
+    _, _, order = call(cloud, "POST", "/orders", body, token=token)
+    status, _, answer = call(cloud, "POST", f"/orders/{order['id']}/cancel", token=token)
+
+    if status == 200:
+        assert answer["status"] == "cancelled" and stock(cloud, "PEN-042") == before
+        assert intents_for(cloud, order["id"]) == []
+    else:
+        assert status == 409 and "paid" in answer["detail"]
+        assert settled(cloud, token, order["id"])["status"] == "paid" and stock(cloud, "PEN-042") == before - 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -12,9 +13,11 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from moto.dynamodb.models import DynamoDBBackend
 
 from localcloud.provision import provision
 from localcloud.spec import StackSpec
+from tests.support.catalog import seed_products
 from tests.support.events import FakeLambdaContext
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
@@ -34,7 +37,11 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def stack(aws: None) -> StackSpec:
-    return provision(TEMPLATE, endpoint_url=None, region=REGION, stack_name="shop-test")
+    """The template's resources, with the products the sample events order in the catalog."""
+    spec = provision(TEMPLATE, endpoint_url=None, region=REGION, stack_name="shop-test")
+    table = spec.functions["CreateOrderFunction"].environment["TABLE_NAME"]
+    seed_products(boto3.client("dynamodb", region_name=REGION), table)
+    return spec
 
 
 @pytest.fixture
@@ -79,3 +86,19 @@ def dynamodb(aws: None) -> Any:
 @pytest.fixture
 def sqs(aws: None) -> Any:
     return boto3.client("sqs", region_name=REGION)
+
+
+@pytest.fixture
+def atomic_moto_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB applies each request atomically; in-process moto does not (it deep-copies tables
+    while other threads write). Serialising moto's write operations restores DynamoDB's per-request
+    atomicity, while the handlers themselves still race each other end to end."""
+    lock = threading.RLock()
+    for name in ("transact_write_items", "put_item", "get_item", "update_item", "batch_get_item", "query"):
+        original = getattr(DynamoDBBackend, name)
+
+        def locked(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(DynamoDBBackend, name, locked)

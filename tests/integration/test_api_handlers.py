@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from moto.dynamodb.models import DynamoDBBackend
 
 from tests.support.events import api_event, json_body, load_event
 
@@ -58,22 +56,6 @@ def test_registering_a_taken_email_is_a_409_problem(invoke: Invoke) -> None:
 
     assert response["statusCode"] == 409
     assert response["headers"]["Content-Type"] == "application/problem+json"
-
-
-@pytest.fixture
-def atomic_moto_writes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """DynamoDB applies each request atomically; in-process moto does not (it deep-copies tables
-    while other threads write). Serialising moto's write operations restores DynamoDB's per-request
-    atomicity, while the handlers themselves still race each other end to end."""
-    lock = threading.RLock()
-    for name in ("transact_write_items", "put_item", "get_item"):
-        original = getattr(DynamoDBBackend, name)
-
-        def locked(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
-            with lock:
-                return _original(self, *args, **kwargs)
-
-        monkeypatch.setattr(DynamoDBBackend, name, locked)
 
 
 @pytest.mark.usefixtures("atomic_moto_writes")

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from shop.domain.clock import isoformat
 from tests.integration.worker_support import AwsCalls, Shop
+from tests.support.catalog import stock_of
 from tests.support.events import load_event
 
 pytest_plugins = ["tests.integration.worker_fixtures"]
-
-AN_HOUR_AGO = "2026-11-26T21:00:00.000Z"
 
 
 @pytest.fixture
@@ -22,13 +23,14 @@ def paused_shop(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> Shop:
     return shop
 
 
-def age(shop: Shop, dynamodb: Any, user_id: str, order_id: str) -> None:
-    """Make the order an hour old, as if it had been waiting since."""
+def age(shop: Shop, dynamodb: Any, user_id: str, order_id: str, minutes: int = 20) -> None:
+    """Make the order older (past the 15-minute stuck threshold, inside the hour's hold), as if it had been waiting."""
+    then = isoformat(datetime.now(UTC) - timedelta(minutes=minutes))
     dynamodb.update_item(
         TableName=shop.env["TABLE_NAME"],
         Key={"pk": {"S": f"USER#{user_id}"}, "sk": {"S": f"ORDER#{order_id}"}},
         UpdateExpression="SET created_at = :then, updated_at = :then, gsi2sk = :then",
-        ExpressionAttributeValues={":then": {"S": AN_HOUR_AGO}},
+        ExpressionAttributeValues={":then": {"S": then}},
     )
 
 
@@ -60,6 +62,31 @@ def test_the_sweep_sends_a_stuck_order_for_payment_once_and_leaves_fresh_ones(
     paused_shop.payments.drain()
     assert paused_shop.order_status(user, stuck) == "paid"
     assert paused_shop.order_status(user, fresh) == "pending_payment"
+
+
+def test_an_order_never_paid_past_the_hold_is_cancelled_once_with_its_units_back_and_its_email_queued(
+    paused_shop: Shop, dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an order placed two hours ago (past the one-hour hold) whose payment job never ran
+    user = paused_shop.customer()
+    order = paused_shop.place_order(user)
+    age(paused_shop, dynamodb, user, order, minutes=120)
+    table = paused_shop.env["TABLE_NAME"]
+    before = stock_of(dynamodb, table, "BOOK-001")
+
+    # When the sweep runs twice
+    monkeypatch.setenv("PAUSE_PAYMENT_DISPATCH", "false")
+    first = paused_shop.invoke("maintenance", load_event("maintenance"))
+    second = paused_shop.invoke("maintenance", load_event("maintenance"))
+
+    # Then the first run cancelled it and released its units; nothing was sent for payment
+    assert (first["abandoned_order_ids"], second["abandoned_order_ids"]) == ([order], [])
+    assert paused_shop.order_status(user, order) == "cancelled"
+    assert stock_of(dynamodb, table, "BOOK-001") == before + 2
+    assert paused_shop.payments.depth() == 0
+    assert [(job["kind"], job["order_id"]) for job in paused_shop.email_jobs() if job.get("order_id")] == [
+        ("order_cancelled", order)
+    ]
 
 
 def test_the_sweep_sends_nothing_while_payment_dispatch_is_paused(paused_shop: Shop, dynamodb: Any) -> None:

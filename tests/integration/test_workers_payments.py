@@ -162,10 +162,10 @@ def test_only_the_failed_messages_of_a_batch_are_reported(
 ) -> None:
     user = shop.customer()
     orders = [shop.place_order(user) for _ in range(3)]
-    # Given the table throttles reads of the second order only
+    # Given the table throttles the charge claim of the second order only
     aws_call_log.fail(
         "dynamodb",
-        "GetItem",
+        "UpdateItem",
         code="ProvisionedThroughputExceededException",
         status=400,
         when=lambda params: params["Key"]["sk"] == {"S": f"ORDER#{orders[1]}"},

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from shop.adapters.dynamo import DynamoOrderRepository, DynamoUserRepository
+from shop.adapters.dynamo import DynamoOrderRepository, DynamoProductCatalog, DynamoUserRepository
 from shop.domain.models import Credential, Order, OrderStatus, User
 from tests.integration.worker_support import Shop
 from tests.support.events import load_event
@@ -31,7 +31,7 @@ def sample_customer(shop: Shop, dynamodb: Any) -> None:
             "id": SAMPLE_ORDER,
             "user_id": SAMPLE_USER,
             "status": OrderStatus.PENDING_PAYMENT,
-            "items": [{"sku": "BOOK-001", "quantity": 2, "unit_price": 1250}],
+            "items": [{"sku": "BOOK-001", "name": "Dune (paperback)", "quantity": 2, "unit_price": 1250}],
             "currency": "EUR",
             "total": 2500,
             "payment_method": "pm_card_visa",
@@ -40,7 +40,10 @@ def sample_customer(shop: Shop, dynamodb: Any) -> None:
             "correlation_id": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
         }
     )
-    DynamoOrderRepository(dynamodb, shop.env["TABLE_NAME"]).add(order, None)
+    table = shop.env["TABLE_NAME"]
+    DynamoOrderRepository(dynamodb, table).add(
+        order, None, DynamoProductCatalog(dynamodb, table).snapshots(["BOOK-001"])
+    )
 
 
 def test_the_sample_events_charge_the_order_send_its_emails_and_sweep(shop: Shop, sample_customer: None) -> None:
@@ -53,6 +56,7 @@ def test_the_sample_events_charge_the_order_send_its_emails_and_sweep(shop: Shop
     report = shop.invoke("maintenance", load_event("maintenance"))
     assert report == {
         "requeued_order_ids": [],
+        "abandoned_order_ids": [],
         "dispatch_paused": False,
         "dead_letter_depths": {"payments": 0, "notifications": 0},
     }

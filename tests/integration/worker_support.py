@@ -196,8 +196,8 @@ class Shop:
         """Place an order of EUR 28.00; its id."""
         body = {
             "items": [
-                {"sku": "BOOK-001", "quantity": 2, "unit_price": 1250},
-                {"sku": "PEN-042", "quantity": 1, "unit_price": 300},
+                {"sku": "BOOK-001", "quantity": 2},
+                {"sku": "PEN-042", "quantity": 1},
             ],
             "currency": "EUR",
             "payment_method": payment_method,

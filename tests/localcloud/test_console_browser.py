@@ -21,6 +21,7 @@ import pytest
 from localcloud.emulator import emulator_session
 from localcloud.stack import LocalCloud, LocalCloudConfig
 from tests.localcloud.headless_chromium import HeadlessChromium, chromium_missing
+from tests.support.catalog import E2E_PRODUCTS, seed_local_cloud
 from tests.support.cloud import ROOT, free_port
 
 REGION = "us-east-1"
@@ -58,6 +59,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
     )
     running = LocalCloud(config, console=None)
     running.start()
+    seed_local_cloud(running.emulator.url, E2E_PRODUCTS)
     yield running
     running.stop(save=False)
 
@@ -104,7 +106,7 @@ def place_paid_order(shop: LocalCloud, browser: HeadlessChromium) -> PlacedOrder
     status, login = call(shop, "POST", "/auth/login", {"email": email, "password": PASSWORD})
     assert status == 200
     token = login["access_token"]
-    order = {"items": [{"sku": "BOOK-1", "quantity": 2, "unit_price": 1250}], "currency": "EUR"}
+    order = {"items": [{"sku": "BOOK-1", "quantity": 2}], "currency": "EUR"}
     status, created = call(shop, "POST", "/orders", {**order, "payment_method": "pm_card_visa"}, token)
     assert status == 201
     browser.wait_for(

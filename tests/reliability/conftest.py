@@ -10,6 +10,7 @@ from typing import Protocol
 import pytest
 
 from localcloud.stack import LocalCloud, LocalCloudConfig
+from tests.support.catalog import E2E_PRODUCTS, seed_local_cloud
 from tests.support.cloud import ROOT, free_port
 
 
@@ -47,6 +48,7 @@ def start_cloud(tmp_path: Path) -> Iterator[StartCloud]:
         cloud = LocalCloud(config, console=quiet)
         cloud.start()
         started.append(cloud)
+        seed_local_cloud(f"http://127.0.0.1:{config.aws_port}", E2E_PRODUCTS)
         return cloud
 
     yield start

@@ -75,7 +75,7 @@ class ShopClient:
 
 def order_body(payment_method: str = "pm_card_visa", sku: str = "BOOK-1") -> dict[str, Any]:
     return {
-        "items": [{"sku": sku, "quantity": 2, "unit_price": 1250}],
+        "items": [{"sku": sku, "quantity": 2}],
         "currency": "EUR",
         "payment_method": payment_method,
     }

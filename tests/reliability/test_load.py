@@ -24,6 +24,7 @@ import pytest
 
 from tests.reliability.conftest import StartCloud
 from tests.reliability.shop_client import PASSWORD, Response, ShopClient, order_body
+from tests.support.catalog import SeedProduct, seed_local_cloud
 
 pytestmark = pytest.mark.slow
 
@@ -165,6 +166,10 @@ class LoadClient:
         return f"SKU-{self._rng.randrange(1000)}"
 
 
+# The thousand skus the clients order, stocked for the whole run.
+CATALOG = tuple(SeedProduct(f"SKU-{n}", f"Product {n}", 1250, stock=1_000_000) for n in range(1000))
+
+
 def _key(key: str) -> dict[str, str]:
     return {"Idempotency-Key": key}
 
@@ -175,6 +180,7 @@ def test_mixed_traffic_of_twenty_clients_loses_and_duplicates_no_order_and_never
     # Given
     cloud = start_cloud(function_concurrency=FUNCTION_CONCURRENCY)
     assert cloud.gateway is not None
+    seed_local_cloud(cloud.emulator.url, CATALOG)
     seed = random.randrange(2**32)
     rng = random.Random(seed)
     clients = [LoadClient(cloud.gateway.url, random.Random(rng.random())) for _ in range(CLIENTS)]

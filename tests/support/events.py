@@ -27,6 +27,7 @@ def api_event(
     name: str,
     *,
     user_id: str | None = None,
+    roles: str = "customer",
     body: Any = None,
     raw_body: str | None = None,
     query: dict[str, str] | None = None,
@@ -38,7 +39,7 @@ def api_event(
     event = load_event(name)
     context = event["requestContext"]
     if user_id is not None:
-        context["authorizer"] = {"principalId": user_id, "user_id": user_id, "roles": "customer"}
+        context["authorizer"] = {"principalId": user_id, "user_id": user_id, "roles": roles}
     if body is not None:
         event["body"] = json.dumps(body)
     if raw_body is not None:

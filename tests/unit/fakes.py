@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
-from shop.domain.jobs import ChargeOrder, SendEmail
+from shop.domain.jobs import AnyJob
 from shop.domain.models import Credential, Order, OrderStatus, User
-from shop.errors import AccountGone, Conflict, Unavailable
+from shop.errors import AccountGone, Conflict, OutOfStock, Shortage, Unavailable
 from shop.service_layer.ports import (
     AttemptAdmitted,
     AttemptKey,
@@ -18,6 +19,7 @@ from shop.service_layer.ports import (
     LoginBackoff,
     LoginFailureLimit,
     OrderSlice,
+    ProductSnapshot,
 )
 
 
@@ -100,26 +102,72 @@ class InMemoryLoginAttempts:
         return (now, 0) if start <= now - window_seconds else (start, attempts)
 
 
-class InMemoryOrders:
+class InMemoryCatalog:
+    """Products and their stock, shared by the order fakes as one table's product partitions are."""
+
     def __init__(self) -> None:
+        self.products: dict[str, ProductSnapshot] = {}
+        self.stock: dict[str, int] = {}
+        self.lock = threading.RLock()
+
+    def add(
+        self, sku: str, price: int, *, stock: int = 100, currency: str = "EUR", active: bool = True, name: str = ""
+    ) -> ProductSnapshot:
+        product = ProductSnapshot(sku, name or f"Product {sku}", price, currency, active, version=1)
+        self.products[sku] = product
+        self.stock[sku] = stock
+        return product
+
+    def change(self, sku: str, **changes: object) -> None:
+        """A PATCH of the product: new values, one version up."""
+        current = self.products[sku]
+        values = {**current.__dict__, **changes, "version": current.version + 1}
+        self.products[sku] = ProductSnapshot(**values)
+
+    def snapshots(self, skus: Sequence[str]) -> dict[str, ProductSnapshot]:
+        return {sku: self.products[sku] for sku in skus if sku in self.products}
+
+    def release(self, order: Order) -> None:
+        with self.lock:
+            for line in order.items:
+                self.stock[line.sku] = self.stock.get(line.sku, 0) + line.quantity
+
+
+class InMemoryOrders:
+    def __init__(self, catalog: InMemoryCatalog | None = None) -> None:
+        self.catalog = catalog or InMemoryCatalog()
         self.orders: dict[tuple[str, str], Order] = {}
         self.keys: dict[tuple[str, str], IdempotencyRecord] = {}
+        self.reads: list[tuple[str, bool]] = []
         # Users whose account was deleted: like the adapter's ConditionCheck, no order is stored for them.
         self.deleted_accounts: set[str] = set()
-        self._lock = threading.Lock()
 
-    def add(self, order: Order, idempotency: IdempotencyRecord | None) -> None:
-        with self._lock:
+    def add(self, order: Order, idempotency: IdempotencyRecord | None, products: Mapping[str, ProductSnapshot]) -> None:
+        catalog = self.catalog
+        with catalog.lock:
             if order.user_id in self.deleted_accounts:
                 raise AccountGone("the account this token was issued for no longer exists")
             if idempotency is not None:
                 existing = self.keys.get((order.user_id, idempotency.key))
                 if existing is not None:
                     raise IdempotencyKeyTaken(existing)
+            shortages = [
+                Shortage(line.sku, line.quantity, catalog.stock.get(line.sku, 0))
+                for line in order.items
+                if catalog.stock.get(line.sku, 0) < line.quantity
+            ]
+            if shortages:
+                raise OutOfStock(shortages)
+            if any(catalog.products[sku].version != product.version for sku, product in products.items()):
+                raise Conflict("the catalog changed while the order was placed")
+            for line in order.items:
+                catalog.stock[line.sku] -= line.quantity
+            if idempotency is not None:
                 self.keys[(order.user_id, idempotency.key)] = idempotency
             self.orders[(order.user_id, order.id)] = order
 
-    def get(self, user_id: str, order_id: str) -> Order | None:
+    def get(self, user_id: str, order_id: str, *, consistent: bool = False) -> Order | None:
+        self.reads.append((order_id, consistent))
         return self.orders.get((user_id, order_id))
 
     def list(self, user_id: str, *, status: OrderStatus | None, limit: int, after: DynamoKey | None) -> OrderSlice:
@@ -142,10 +190,10 @@ class InMemoryOrders:
 
 class RecordingQueue:
     def __init__(self) -> None:
-        self.jobs: list[ChargeOrder | SendEmail] = []
+        self.jobs: list[AnyJob] = []
         self.down = False
 
-    def send(self, job: ChargeOrder | SendEmail) -> None:
+    def send(self, job: AnyJob) -> None:
         if self.down:
             raise Unavailable("queue down")
         self.jobs.append(job)

@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from shop.domain.models import Order, OrderStatus, OrderStatusEvent
+from shop.domain.models import (
+    REFUNDABLE_STATUSES,
+    CancellationReason,
+    Order,
+    OrderStatus,
+    OrderStatusEvent,
+    Refund,
+    RefundStatus,
+    User,
+)
 from shop.errors import Unavailable
 from shop.service_layer.ports import (
     Charged,
     ChargeOutcome,
     ChargeRequest,
+    ChargeStart,
     ClaimResult,
     EmailAlreadySent,
     EmailClaim,
@@ -21,18 +32,29 @@ from shop.service_layer.ports import (
     EmailMessage,
     PendingOrderKey,
     ReceivedMessage,
+    Refunded,
+    RefundIdempotencyRecord,
+    RefundKeyTaken,
+    RefundNotReserved,
+    RefundOutcome,
+    RefundRefused,
+    RefundRequest,
+    Transition,
 )
+from tests.unit.fakes import InMemoryCatalog, InMemoryUsers
 
 
 class InMemoryOrderLedger:
-    """Orders with the DynamoDB ledger's conditions: only a pending order is changed."""
+    """Orders with the DynamoDB ledger's conditions: only a pending order is changed, a claimed one never cancelled."""
 
-    def __init__(self) -> None:
+    def __init__(self, catalog: InMemoryCatalog | None = None, users: InMemoryUsers | None = None) -> None:
+        self.catalog = catalog or InMemoryCatalog()
+        self.users = users or InMemoryUsers()
         self.orders: dict[tuple[str, str], Order] = {}
-        self.charge_attempts: dict[str, datetime] = {}
         self.dispatched_at: dict[str, datetime] = {}
         self.held: dict[str, str] = {}
         self.down = False
+        self._lock = threading.RLock()
 
     def put(self, order: Order) -> None:
         self.orders[(order.user_id, order.id)] = order
@@ -42,18 +64,46 @@ class InMemoryOrderLedger:
         self._check()
         return self.orders.get((user_id, order_id))
 
-    def record_charge_attempt(self, order: Order, at: datetime) -> datetime | None:
-        if not self._pending(order):
-            return None
-        return self.charge_attempts.setdefault(order.id, at)
+    def customer_and_order(self, user_id: str, order_id: str) -> tuple[User | None, Order | None]:
+        self._check()
+        return self.users.get(user_id), self.orders.get((user_id, order_id))
 
-    def settle(self, order: Order, outcome: ChargeOutcome, at: datetime) -> Order:
-        if self._pending(order):
-            status = OrderStatus.PAID if isinstance(outcome, Charged) else OrderStatus.PAYMENT_FAILED
-            stamp = at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-            self.orders[(order.user_id, order.id)] = order.model_copy(update={"status": status, "updated_at": stamp})
+    def begin_charge(self, user_id: str, order_id: str, at: datetime) -> ChargeStart | Order | None:
+        with self._lock:
+            self._check()
+            order = self.orders.get((user_id, order_id))
+            if order is None or order.status is not OrderStatus.PENDING_PAYMENT:
+                return order
+            if order.charge_attempted_at is None:
+                order = order.model_copy(update={"charge_attempted_at": _stamp(at)})
+                self.orders[(user_id, order_id)] = order
+            assert order.charge_attempted_at is not None
+            return ChargeStart(order=order, first_attempt=datetime.fromisoformat(order.charge_attempted_at))
+
+    def settle(self, order: Order, outcome: ChargeOutcome, at: datetime) -> Transition:
+        status = OrderStatus.PAID if isinstance(outcome, Charged) else OrderStatus.PAYMENT_FAILED
+        return self._leave_pending(order, status, at, release=status is OrderStatus.PAYMENT_FAILED, claimed_ok=True)
+
+    def cancel(self, order: Order, reason: CancellationReason, at: datetime) -> Transition:
+        return self._leave_pending(
+            order, OrderStatus.CANCELLED, at, release=True, claimed_ok=False, cancellation_reason=reason
+        )
+
+    def _leave_pending(
+        self, order: Order, status: OrderStatus, at: datetime, *, release: bool, claimed_ok: bool, **extra: object
+    ) -> Transition:
+        with self._lock:
+            self._check()
+            stored = self.orders[(order.user_id, order.id)]
+            claimed = stored.charge_attempted_at is not None
+            if stored.status is not OrderStatus.PENDING_PAYMENT or (claimed and not claimed_ok):
+                return Transition(order=stored, done_now=False)
+            changed = stored.model_copy(update={"status": status, "updated_at": _stamp(at), **extra})
+            self.orders[(order.user_id, order.id)] = changed
             self.dispatched_at.pop(order.id, None)
-        return self.orders[(order.user_id, order.id)]
+            if release:
+                self.catalog.release(changed)
+            return Transition(order=changed, done_now=True)
 
     def hold_for_review(self, order: Order, reason: str) -> None:
         if self._pending(order):
@@ -82,14 +132,28 @@ class InMemoryOrderLedger:
             raise Unavailable("ledger down")
 
 
+def _stamp(at: datetime) -> str:
+    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 class FakePaymentGateway:
-    """A provider with Stripe's idempotency: the first answer to a key is replayed to every retry."""
+    """A provider with Stripe's idempotency: the first answer to a key is replayed to every retry.
+
+    Refunds are held to what each charge captured, as Stripe holds them: more than the
+    remainder, or a payment it never captured, is refused.
+    """
 
     def __init__(self) -> None:
         self.outcomes: dict[str, ChargeOutcome] = {}
         self.requests: list[ChargeRequest] = []
         # Outcomes or errors for the next calls, in order; after them, `Charged`.
         self.script: list[ChargeOutcome | Exception] = []
+        self.captured: dict[str, int] = {}
+        self.refunded: dict[str, int] = {}
+        self.refund_outcomes: dict[str, RefundOutcome] = {}
+        self.refund_requests: list[RefundRequest] = []
+        # Errors for the next refund calls, in order.
+        self.refund_failures: list[Exception] = []
         self._ids = itertools.count(1)
 
     @property
@@ -105,7 +169,29 @@ class FakePaymentGateway:
         if isinstance(planned, Exception):
             raise planned
         self.outcomes[request.idempotency_key] = planned
+        if isinstance(planned, Charged):
+            self.captured[planned.payment_id] = request.amount
         return planned
+
+    def refund(self, request: RefundRequest) -> RefundOutcome:
+        self.refund_requests.append(request)
+        if self.refund_failures:
+            raise self.refund_failures.pop(0)
+        if request.idempotency_key in self.refund_outcomes:
+            return self.refund_outcomes[request.idempotency_key]
+        outcome = self._execute_refund(request)
+        self.refund_outcomes[request.idempotency_key] = outcome
+        return outcome
+
+    def _execute_refund(self, request: RefundRequest) -> RefundOutcome:
+        captured = self.captured.get(request.payment_id)
+        if captured is None:
+            return RefundRefused(code="charge_not_refundable", message="no successful charge to refund")
+        remainder = captured - self.refunded.get(request.payment_id, 0)
+        if request.amount > remainder:
+            return RefundRefused(code="amount_too_large", message=f"only {remainder} is left to refund")
+        self.refunded[request.payment_id] = self.refunded.get(request.payment_id, 0) + request.amount
+        return Refunded(provider_refund_id=f"re_{next(self._ids)}")
 
 
 @dataclass
@@ -215,8 +301,8 @@ def make_order(
             "user_id": user_id,
             "status": status,
             "items": [
-                {"sku": "BOOK-1", "quantity": 2, "unit_price": 1250},
-                {"sku": "PEN", "quantity": 1, "unit_price": 300},
+                {"sku": "BOOK-1", "name": "A book", "quantity": 2, "unit_price": 1250},
+                {"sku": "PEN", "name": "A pen", "quantity": 1, "unit_price": 300},
             ],
             "currency": "EUR",
             "total": 2800,
@@ -226,3 +312,83 @@ def make_order(
             "correlation_id": "corr-1",
         }
     )
+
+
+class InMemoryRefundLedger:
+    """Refunds with the DynamoDB ledger's conditions: reservations within the total, settled once."""
+
+    def __init__(self, orders: InMemoryOrderLedger) -> None:
+        self.orders = orders
+        self.refunds: dict[str, Refund] = {}
+        self.keys: dict[tuple[str, str], RefundIdempotencyRecord] = {}
+        self._lock = threading.Lock()
+
+    def find_order(self, order_id: str) -> Order | None:
+        return next((order for (_, found), order in self.orders.orders.items() if found == order_id), None)
+
+    def reserve(self, order: Order, refund: Refund, record: RefundIdempotencyRecord) -> None:
+        with self._lock:
+            taken = self.keys.get((order.id, record.key))
+            if taken is not None:
+                raise RefundKeyTaken(taken)
+            stored = self.orders.orders.get((order.user_id, order.id))
+            if (
+                stored is None
+                or stored.status not in REFUNDABLE_STATUSES
+                or stored.refund_reserved + refund.amount > stored.total
+            ):
+                raise RefundNotReserved(stored)
+            self.orders.orders[(order.user_id, order.id)] = stored.model_copy(
+                update={"refund_reserved": stored.refund_reserved + refund.amount}
+            )
+            self.refunds[refund.id] = refund
+            self.keys[(order.id, record.key)] = record
+
+    def get(self, user_id: str, order_id: str, refund_id: str) -> Refund | None:
+        found = self.refunds.get(refund_id)
+        return found if found is not None and (found.user_id, found.order_id) == (user_id, order_id) else None
+
+    def idempotency_record(self, user_id: str, order_id: str, key: str) -> RefundIdempotencyRecord | None:
+        return self.keys.get((order_id, key))
+
+    def get_with_order(self, user_id: str, order_id: str, refund_id: str) -> tuple[Refund, Order] | None:
+        refund = self.get(user_id, order_id, refund_id)
+        order = self.orders.orders.get((user_id, order_id))
+        return None if refund is None or order is None else (refund, order)
+
+    def complete(self, refund: Refund, order: Order, outcome: Refunded, at: datetime) -> Refund:
+        with self._lock:
+            stored = self.refunds[refund.id]
+            if stored.status is not RefundStatus.PENDING:
+                return stored
+            order = self.orders.orders[(refund.user_id, refund.order_id)]
+            refunded = order.refunded_amount + refund.amount
+            status = OrderStatus.REFUNDED if refunded >= order.total else OrderStatus.PARTIALLY_REFUNDED
+            self.orders.orders[(order.user_id, order.id)] = order.model_copy(
+                update={"refunded_amount": refunded, "status": status}
+            )
+            settled = stored.model_copy(
+                update={
+                    "status": RefundStatus.SUCCEEDED,
+                    "provider_refund_id": outcome.provider_refund_id,
+                    "order_status": status,
+                    "updated_at": _stamp(at),
+                }
+            )
+            self.refunds[refund.id] = settled
+            return settled
+
+    def release(self, refund: Refund, outcome: RefundRefused, at: datetime) -> Refund:
+        with self._lock:
+            stored = self.refunds[refund.id]
+            if stored.status is not RefundStatus.PENDING:
+                return stored
+            order = self.orders.orders[(refund.user_id, refund.order_id)]
+            self.orders.orders[(order.user_id, order.id)] = order.model_copy(
+                update={"refund_reserved": order.refund_reserved - refund.amount}
+            )
+            settled = stored.model_copy(
+                update={"status": RefundStatus.FAILED, "failure_code": outcome.code, "updated_at": _stamp(at)}
+            )
+            self.refunds[refund.id] = settled
+            return settled

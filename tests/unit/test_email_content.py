@@ -44,5 +44,5 @@ def test_a_receipt_lists_the_total_and_every_item() -> None:
     message = render_email("receipt", USER, make_order(status=OrderStatus.PAID))
 
     assert "EUR 28.00" in message.text
-    assert "2 x BOOK-1 at EUR 12.50" in message.text
-    assert "1 x PEN at EUR 3.00" in message.text
+    assert "2 x A book (BOOK-1) at EUR 12.50" in message.text
+    assert "1 x A pen (PEN) at EUR 3.00" in message.text

@@ -18,6 +18,7 @@ from tests.unit.fakes import FixedClock, InMemoryUsers
 from tests.unit.fakes_pipeline import (
     InMemoryEmailLedger,
     InMemoryOrderLedger,
+    InMemoryRefundLedger,
     RecordingEmailSender,
     RecordingEventPublisher,
     RecordingRedelivery,
@@ -41,8 +42,8 @@ def users() -> InMemoryUsers:
 
 
 @pytest.fixture
-def orders() -> InMemoryOrderLedger:
-    return InMemoryOrderLedger()
+def orders(users: InMemoryUsers) -> InMemoryOrderLedger:
+    return InMemoryOrderLedger(users=users)
 
 
 @pytest.fixture
@@ -75,7 +76,7 @@ def service(
     events: RecordingEventPublisher,
     clock: FixedClock,
 ) -> NotificationService:
-    return NotificationService(users, orders, ledger, sender, events, clock=clock)
+    return NotificationService(users, orders, ledger, sender, events, refunds=InMemoryRefundLedger(orders), clock=clock)
 
 
 def welcome() -> SendEmail:
@@ -173,7 +174,16 @@ def test_the_claim_lease_is_the_one_the_service_was_given(
     clock: FixedClock,
 ) -> None:
     # Given a service with a 20 s lease and a send whose outcome is unknown
-    service = NotificationService(users, orders, ledger, sender, events, clock=clock, claim_lease=timedelta(seconds=20))
+    service = NotificationService(
+        users,
+        orders,
+        ledger,
+        sender,
+        events,
+        refunds=InMemoryRefundLedger(orders),
+        clock=clock,
+        claim_lease=timedelta(seconds=20),
+    )
     sender.failures = [OutcomeUnknown("no answer")]
     with pytest.raises(OutcomeUnknown):
         service.deliver(welcome())
@@ -257,3 +267,15 @@ def test_an_email_for_a_user_who_is_gone_is_dropped_with_a_metric_not_retried(
     assert (redelivery.retries, redelivery.dead_letters) == ([], [])
     assert metrics.metric_set["NotificationDroppedUserGone"]["Value"] == [1.0]
     metrics.clear_metrics()
+
+
+def test_a_receipt_whose_order_was_refunded_since_is_still_sent_with_the_paid_event(
+    service: NotificationService, orders: InMemoryOrderLedger, sender: RecordingEmailSender
+) -> None:
+    orders.put(make_order(status=OrderStatus.PARTIALLY_REFUNDED))
+
+    pending = service.deliver(receipt())
+
+    assert [mail.subject for mail in sender.sent] == ["Receipt for order 01ORDER000000000000000000A"]
+    assert pending is not None
+    assert (pending.event.event_type, pending.event.status) == ("order.paid", OrderStatus.PAID)

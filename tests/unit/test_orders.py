@@ -4,16 +4,33 @@ import pytest
 
 from shop.adapters.signing_keys import StaticSigningKey
 from shop.domain.jobs import ChargeOrder
-from shop.domain.models import CreateOrderRequest, ListOrdersQuery, OrderItem, OrderStatus
-from shop.errors import AccountGone, IdempotencyKeyMismatch, Invalid, MalformedRequest, NotFound
+from shop.domain.models import CreateOrderRequest, ListOrdersQuery, OrderLineRequest, OrderStatus
+from shop.errors import (
+    AccountGone,
+    Conflict,
+    IdempotencyKeyMismatch,
+    Invalid,
+    MalformedRequest,
+    NotFound,
+    OutOfStock,
+    Shortage,
+)
 from shop.service_layer.cursors import CursorCodec
 from shop.service_layer.orders import OrderService
-from tests.unit.fakes import FixedClock, InMemoryOrders, RecordingQueue
+from tests.unit.fakes import FixedClock, InMemoryCatalog, InMemoryOrders, RecordingQueue
 
 
 @pytest.fixture
-def orders() -> InMemoryOrders:
-    return InMemoryOrders()
+def catalog() -> InMemoryCatalog:
+    catalog = InMemoryCatalog()
+    catalog.add("BOOK-1", 1250, name="A book", stock=10)
+    catalog.add("PEN", 300, name="A pen", stock=5)
+    return catalog
+
+
+@pytest.fixture
+def orders(catalog: InMemoryCatalog) -> InMemoryOrders:
+    return InMemoryOrders(catalog)
 
 
 @pytest.fixture
@@ -36,6 +53,7 @@ def make_service(
 ) -> OrderService:
     return OrderService(
         orders,
+        orders.catalog,
         queue,
         CursorCodec(StaticSigningKey(b"s" * 32)),
         clock,
@@ -44,32 +62,115 @@ def make_service(
     )
 
 
-def order_request(quantity: int = 2, unit_price: int = 1250) -> CreateOrderRequest:
-    return CreateOrderRequest(
-        items=[
-            OrderItem(sku="BOOK-1", quantity=quantity, unit_price=unit_price),
-            OrderItem(sku="PEN", quantity=1, unit_price=300),
-        ],
-        currency="EUR",
-        payment_method="pm_card_visa",
+def order_request(quantity: int = 2, *, pen: int = 1, currency: str = "EUR") -> CreateOrderRequest:
+    return CreateOrderRequest.model_validate(
+        {
+            "items": [{"sku": "BOOK-1", "quantity": quantity}, {"sku": "PEN", "quantity": pen}],
+            "currency": currency,
+            "payment_method": "pm_card_visa",
+        }
     )
 
 
-def test_placing_an_order_computes_the_total_and_enqueues_one_charge(
+def test_placing_an_order_prices_it_from_the_catalog_and_enqueues_one_charge(
     service: OrderService, queue: RecordingQueue
 ) -> None:
     placement = service.place("u1", order_request(), idempotency_key=None, correlation_id="req-1")
 
     assert placement.order.total == 2 * 1250 + 300
+    assert [(line.sku, line.name, line.unit_price) for line in placement.order.items] == [
+        ("BOOK-1", "A book", 1250),
+        ("PEN", "A pen", 300),
+    ]
     assert placement.order.status is OrderStatus.PENDING_PAYMENT
     assert queue.jobs == [ChargeOrder(order_id=placement.order.id, user_id="u1", correlation_id="req-1")]
 
 
-def test_a_total_above_the_chargeable_maximum_is_invalid(service: OrderService, orders: InMemoryOrders) -> None:
+def test_placing_an_order_takes_its_units_from_stock(service: OrderService, catalog: InMemoryCatalog) -> None:
+    service.place("u1", order_request(quantity=3, pen=5), idempotency_key=None, correlation_id="r")
+
+    assert catalog.stock == {"BOOK-1": 7, "PEN": 0}
+
+
+def test_the_order_keeps_the_price_it_was_placed_at_when_the_catalog_changes(
+    service: OrderService, orders: InMemoryOrders, catalog: InMemoryCatalog
+) -> None:
+    placed = service.place("u1", order_request(), idempotency_key=None, correlation_id="r").order
+
+    catalog.change("BOOK-1", price=9999, name="A dearer book")
+
+    stored = orders.get("u1", placed.id)
+    assert stored is not None and stored.items[0].unit_price == 1250 and stored.items[0].name == "A book"
+
+
+def test_more_units_than_in_stock_is_out_of_stock_naming_each_short_sku_and_takes_nothing(
+    service: OrderService, orders: InMemoryOrders, catalog: InMemoryCatalog, queue: RecordingQueue
+) -> None:
+    with pytest.raises(OutOfStock) as refused:
+        service.place("u1", order_request(quantity=12, pen=6), idempotency_key=None, correlation_id="r")
+
+    assert refused.value.shortages == (Shortage("BOOK-1", 12, 10), Shortage("PEN", 6, 5))
+    assert [shortage.short_by for shortage in refused.value.shortages] == [2, 1]
+    assert catalog.stock == {"BOOK-1": 10, "PEN": 5}
+    assert orders.orders == {} and queue.jobs == []
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda c: c.products.pop("PEN"), "there is no product with sku PEN"),
+        (lambda c: c.change("PEN", active=False), "product PEN is no longer sold"),
+        (lambda c: c.change("PEN", currency="USD"), "product PEN is priced in USD, the order is in EUR"),
+    ],
+)
+def test_a_line_the_catalog_cannot_sell_is_invalid_naming_the_line(
+    service: OrderService, orders: InMemoryOrders, catalog: InMemoryCatalog, change: object, message: str
+) -> None:
+    change(catalog)  # type: ignore[operator]
+
+    with pytest.raises(Invalid) as refused:
+        service.place("u1", order_request(), idempotency_key=None, correlation_id="r")
+
+    assert [(f.location, f.message) for f in refused.value.fields] == [("body.items.1.sku", message)]
+    assert "items.1.sku" in refused.value.detail
+    assert orders.orders == {} and catalog.stock["BOOK-1"] == 10
+
+
+def test_a_product_changed_between_the_read_and_the_write_is_a_conflict(
+    orders: InMemoryOrders, queue: RecordingQueue, clock: FixedClock, catalog: InMemoryCatalog
+) -> None:
+    class ChangingCatalog:
+        def snapshots(self, skus: object) -> object:
+            read = catalog.snapshots(skus)  # type: ignore[arg-type]
+            catalog.change("BOOK-1", price=1300)
+            return read
+
+    service = OrderService(
+        orders,
+        ChangingCatalog(),  # type: ignore[arg-type]
+        queue,
+        CursorCodec(StaticSigningKey(b"s" * 32)),
+        clock,
+        idempotency_ttl_seconds=86400,
+        pause_payment_dispatch=False,
+    )
+
+    with pytest.raises(Conflict):
+        service.place("u1", order_request(), idempotency_key=None, correlation_id="r")
+
+    assert orders.orders == {} and catalog.stock["BOOK-1"] == 10
+
+
+def test_a_total_above_the_chargeable_maximum_is_invalid(
+    service: OrderService, orders: InMemoryOrders, catalog: InMemoryCatalog
+) -> None:
+    catalog.add("CAR", 10_000_000, stock=1000)
+    request = CreateOrderRequest(
+        items=[OrderLineRequest(sku="CAR", quantity=10)], currency="EUR", payment_method="pm_card_visa"
+    )
+
     with pytest.raises(Invalid):
-        service.place(
-            "u1", order_request(quantity=1000, unit_price=10_000_000), idempotency_key=None, correlation_id="r"
-        )
+        service.place("u1", request, idempotency_key=None, correlation_id="r")
 
     assert orders.orders == {}
 
@@ -83,6 +184,26 @@ def test_a_retried_post_with_the_same_key_returns_the_first_order_and_sends_one_
 
     assert again.replayed and again.order.id == first.order.id
     assert len(orders.orders) == 1 and len(queue.jobs) == 1
+    assert orders.catalog.stock["BOOK-1"] == 8
+
+
+def test_a_replay_reads_the_order_strongly_consistently(service: OrderService, orders: InMemoryOrders) -> None:
+    first = service.place("u1", order_request(), idempotency_key="key-1", correlation_id="r1")
+
+    service.place("u1", order_request(), idempotency_key="key-1", correlation_id="r2")
+
+    assert orders.reads == [(first.order.id, True)]
+
+
+def test_a_replay_returns_the_order_even_after_its_product_was_withdrawn(
+    service: OrderService, catalog: InMemoryCatalog
+) -> None:
+    first = service.place("u1", order_request(), idempotency_key="key-1", correlation_id="r1")
+    catalog.change("PEN", active=False)
+
+    again = service.place("u1", order_request(), idempotency_key="key-1", correlation_id="r2")
+
+    assert again.replayed and again.order.id == first.order.id
 
 
 def test_the_same_key_with_another_body_is_refused_without_a_second_order(
@@ -167,7 +288,15 @@ def test_a_cursor_cannot_be_replayed_by_another_user_or_query(service: OrderServ
         service.list("u1", ListOrdersQuery(limit=1, cursor=cursor, status=OrderStatus.PAID))
 
 
-@pytest.mark.parametrize("mangle", [lambda c: c[:-2] + "AA", lambda c: "e30." + c.split(".")[1], lambda c: "garbage"])
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda c: c[:-2] + "AA",
+        lambda c: "e30." + c.split(".")[1],
+        lambda c: "garbage",
+        lambda c: "\U000aad5e\xf1n.\xb3\xc3",
+    ],
+)
 def test_a_tampered_cursor_is_malformed(service: OrderService, clock: FixedClock, mangle: object) -> None:
     for _ in range(2):
         service.place("u1", order_request(), idempotency_key=None, correlation_id="r")

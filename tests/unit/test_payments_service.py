@@ -70,6 +70,42 @@ def test_a_declined_card_fails_the_order_and_queues_the_failure_notice(
     assert [job.kind for job in emails.jobs if isinstance(job, SendEmail)] == ["payment_failed"]
 
 
+def test_a_declined_card_puts_the_units_back_once_however_often_the_job_comes(
+    service: PaymentService, ledger: InMemoryOrderLedger, gateway: FakePaymentGateway
+) -> None:
+    ledger.catalog.stock.update({"BOOK-1": 0, "PEN": 4})
+    ledger.put(make_order(payment_method="pm_card_chargeDeclined"))
+    gateway.script = [Declined(code="generic_decline", message="Your card was declined.", payment_id="pi_1")]
+
+    service.charge_order(charge_job())
+    service.charge_order(charge_job())
+
+    assert ledger.catalog.stock == {"BOOK-1": 2, "PEN": 5}
+
+
+def test_a_paid_order_keeps_its_units(
+    service: PaymentService, ledger: InMemoryOrderLedger, gateway: FakePaymentGateway
+) -> None:
+    ledger.catalog.stock.update({"BOOK-1": 0, "PEN": 4})
+    ledger.put(make_order())
+
+    service.charge_order(charge_job())
+
+    assert ledger.catalog.stock == {"BOOK-1": 0, "PEN": 4}
+
+
+def test_a_cancelled_order_is_never_charged(
+    service: PaymentService, ledger: InMemoryOrderLedger, gateway: FakePaymentGateway, emails: RecordingQueue
+) -> None:
+    ledger.put(make_order(status=OrderStatus.CANCELLED))
+
+    order = service.charge_order(charge_job())
+
+    assert order.status is OrderStatus.CANCELLED
+    assert gateway.requests == []
+    assert [job.kind for job in emails.jobs if isinstance(job, SendEmail)] == ["order_cancelled"]
+
+
 def test_second_delivery_of_a_paid_order_charges_nothing_and_requeues_only_its_email(
     service: PaymentService, ledger: InMemoryOrderLedger, gateway: FakePaymentGateway, emails: RecordingQueue
 ) -> None:

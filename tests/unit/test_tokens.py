@@ -131,7 +131,12 @@ def test_the_authorizer_allows_the_whole_stage_and_passes_the_caller(tokens: Tok
     assert statement["Effect"] == "Allow"
     assert statement["Resource"] == "arn:aws:execute-api:us-east-1:123456789012:abc123/dev/*/*"
     assert policy["principalId"] == "user-1"
-    assert policy["context"] == {"user_id": "user-1", "roles": "customer"}
+    assert policy["context"] == {
+        "user_id": "user-1",
+        "roles": "customer",
+        "expires_at": tokens.verify(token).expires_at,
+    }
+    assert isinstance(policy["context"]["expires_at"], int)
 
 
 @pytest.mark.parametrize("header", [None, "", "Basic abc", "Bearer ", "token-without-scheme"])

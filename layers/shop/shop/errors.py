@@ -28,6 +28,42 @@ class Conflict(DomainError):
     title = "Conflict"
 
 
+class PreconditionFailed(DomainError):
+    """The If-Match header names a version that is no longer the current one."""
+
+    title = "Precondition failed"
+
+
+class PreconditionRequired(DomainError):
+    """The change needs an If-Match header naming the version it was made against."""
+
+    title = "Precondition required"
+
+
+@dataclass(frozen=True)
+class Shortage:
+    """One line of an order that the stock cannot cover."""
+
+    sku: str
+    requested: int
+    available: int
+
+    @property
+    def short_by(self) -> int:
+        return self.requested - self.available
+
+
+class OutOfStock(Conflict):
+    """Some lines ask for more units than are in stock; `shortages` says which and by how much."""
+
+    title = "Out of stock"
+
+    def __init__(self, shortages: Sequence[Shortage]) -> None:
+        named = ", ".join(f"{s.sku} (short by {s.short_by})" for s in shortages)
+        super().__init__(f"not enough stock for {named}")
+        self.shortages = tuple(shortages)
+
+
 class IdempotencyKeyMismatch(DomainError):
     """The Idempotency-Key was first used with another request body."""
 
@@ -102,6 +138,16 @@ class Unavailable(DomainError):
     title = "Service unavailable"
 
 
+class Contention(Unavailable):
+    """Concurrent writes to the same items cancelled a transaction; a retry after `retry_after` seconds may pass."""
+
+    title = "Service unavailable"
+
+    def __init__(self, detail: str, retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 class NeedsOperator(DomainError):
     """Retrying cannot fix this: a person must act before the work can go on."""
 
@@ -134,3 +180,10 @@ class ChargeNeedsReview(NeedsOperator):
 
     title = "Charge needs review"
     metric = "ChargeNeedsReview"
+
+
+class RefundNeedsReview(NeedsOperator):
+    """A refund still pending past the provider's idempotency window: a person checks it at the provider."""
+
+    title = "Refund needs review"
+    metric = "RefundNeedsReview"

@@ -14,8 +14,24 @@ Access patterns, and the key or index that serves each without a Scan:
 | a user's orders, newest first             | Query     | pk `USER#<user>`, sk begins_with `ORDER#`, descending |
 | a user's orders in one status, newest 1st | Query GSI | `ByUserStatus`: `USER#<user>#<status>`, `ORDER#<id>`  |
 | orders stuck in pending_payment           | Query GSI | `PendingPayments` (sparse): `PENDING`, last dispatch  |
-| replay of an Idempotency-Key              | GetItem   | pk `USER#<user>`, sk `IDEMPOTENCY#<key>` (TTL)        |
+| all customers' orders in one status (ops) | Query GSI | `OrdersByStatus`: `ORDERSTATUS#<status>`, `ORDER#<id>` |
+| one order by id, without its user         | Query GSI | `OrderById`: `ORDER#<id>` (operators, refunds)        |
+| replay of an Idempotency-Key              | Transact  | its failed Put returns `USER#<u>/IDEMPOTENCY#<key>`   |
 | one email per (user or order, kind)       | cond. Put | pk `USER#<user>`, sk `SENT_EMAIL#<kind>[#<order>]`    |
+| a receipt's user and order                | Query     | pk `USER#<user>`, sk `ORDER#<order>` .. `PROFILE`     |
+| one refund of an order                    | GetItem   | pk `USER#<user>`, sk `REFUND#<order>#<refund>`        |
+| replay of a refund's Idempotency-Key      | GetItem   | pk `USER#<user>`, sk `REFUND_KEY#<order>#<key>` (TTL) |
+| a product and its stock (sku unique)      | Transact  | Put `PRODUCT#<sku>/PRODUCT` + `/STOCK` if absent      |
+| a product with its stock                  | Query     | pk `PRODUCT#<sku>` (both items)                       |
+| products of an order, price and version   | BatchGet  | pk `PRODUCT#<sku>`, sk `PRODUCT`                      |
+| stock of a sku, reserved and released     | Transact  | pk `PRODUCT#<sku>`, sk `STOCK`: cond. decrement / ADD |
+| active products by sku prefix             | Query GSI | `CatalogBySku` (sparse): `CATALOG`, lower-case sku    |
+| active products by name prefix            | Query GSI | `CatalogByName` (sparse): `CATALOG`, case-folded name |
+
+Each sku has its own partition (`PRODUCT#<sku>`), and its stock an item of its own beside the
+product (`shop.adapters.products`): an order writes only the stock items of its skus, so orders of
+different skus never contend, and a stock change never writes the catalog indexes, whose one
+`CATALOG` partition then only takes catalog edits.
 
 The PendingPayments sort key is the order's creation time, moved forward each time the
 maintenance sweep dispatches it again (`shop.adapters.order_ledger`). Order ids are ULIDs, so sort keys
@@ -25,26 +41,42 @@ property of the key: another user's order is simply not found.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shop.adapters.conditional_writes import conditional_write
+from shop.adapters.conditional_writes import TransactionCancelled, conditional_write, transact_write
 from shop.domain.models import Credential, Order, OrderStatus, User
-from shop.errors import AccountGone, Conflict, Unavailable
-from shop.service_layer.ports import DynamoKey, IdempotencyKeyTaken, IdempotencyRecord, OrderSlice
+from shop.errors import AccountGone, Conflict, OutOfStock, Shortage, Unavailable
+from shop.service_layer.ports import (
+    DynamoKey,
+    IdempotencyKeyTaken,
+    IdempotencyRecord,
+    OrderSlice,
+    ProductSnapshot,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, TransactWriteItemTypeDef
 
 BY_USER_STATUS_INDEX = "ByUserStatus"
+ORDERS_BY_STATUS_INDEX = "OrdersByStatus"
+ORDER_BY_ID_INDEX = "OrderById"
 PENDING_PAYMENTS_INDEX = "PendingPayments"
 PENDING_PARTITION = "PENDING"
 TTL_ATTRIBUTE = "expires_at"
-PROFILE_SORT_KEY = "PROFILE"
+CATALOG_BY_SKU_INDEX = "CatalogBySku"
+CATALOG_BY_NAME_INDEX = "CatalogByName"
+CATALOG_PARTITION = "CATALOG"
+PRODUCT_SK = "PRODUCT"
+STOCK_SK = "STOCK"
+PROFILE_SK = "PROFILE"
+# BatchGetItem reads at most 100 keys per call.
+_BATCH_GET_KEYS = 100
 
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
@@ -58,8 +90,30 @@ def order_sk(order_id: str) -> str:
     return f"ORDER#{order_id}"
 
 
+def product_pk(sku: str) -> str:
+    return f"PRODUCT#{sku}"
+
+
 def status_partition(user_id: str, status: OrderStatus) -> str:
     return f"USER#{user_id}#{status.value}"
+
+
+def all_orders_status_partition(status: OrderStatus) -> str:
+    return f"ORDERSTATUS#{status.value}"
+
+
+def status_attributes(status: OrderStatus, *, user_id: str) -> dict[str, str]:
+    """Every attribute a write that changes an order's status must SET, `status` included.
+
+    The status is part of two index keys: `gsi1pk` (the owner's orders in one status, ByUserStatus)
+    and `gsi3pk` (everyone's orders in one status, OrdersByStatus). A transition that SETs these
+    three together keeps both indexes true. (Leaving pending_payment also REMOVEs gsi2pk, gsi2sk.)
+    """
+    return {
+        "status": status.value,
+        "gsi1pk": status_partition(user_id, status),
+        "gsi3pk": all_orders_status_partition(status),
+    }
 
 
 def to_item(values: dict[str, Any]) -> dict[str, AttributeValueTypeDef]:
@@ -90,30 +144,37 @@ def account_exists_check(table: str, user_id: str) -> TransactWriteItemTypeDef:
 
     A token outlives its account: it is verified by its signature alone, and API Gateway caches
     the authorizer's answer for 300 s. So every write made for a principal is a transaction that
-    starts with this ConditionCheck on `USER#<id>/PROFILE`, and its cancellation goes through
-    `raise_if_account_gone`, which answers `AccountGone` (a 401). The check is part of the write,
+    starts with this ConditionCheck on `USER#<id>/PROFILE`, and a cancellation on it answers
+    `AccountGone` (a 401). The check is part of the write,
     so no account deleted between a read and the write can slip through, and it costs no extra
     round trip.
     """
     return {
         "ConditionCheck": {
             "TableName": table,
-            "Key": to_item({"pk": user_pk(user_id), "sk": PROFILE_SORT_KEY}),
+            "Key": to_item({"pk": user_pk(user_id), "sk": PROFILE_SK}),
             "ConditionExpression": "attribute_exists(pk)",
         }
     }
 
 
-def failed_conditions(exc: ClientError) -> list[bool]:
-    """For each item of a cancelled transaction, in order, whether its condition failed."""
-    reasons = exc.response.get("CancellationReasons") or []
-    return [reason.get("Code") == "ConditionalCheckFailed" for reason in reasons]
+def order_by_id(client: DynamoDBClient, table_name: str, order_id: str) -> dict[str, Any] | None:
+    """The order item with this id, whoever owns it, from the OrderById index (eventually consistent).
 
-
-def raise_if_account_gone(exc: ClientError) -> None:
-    """Raise `AccountGone` when a transaction failed on `account_exists_check`, which comes first."""
-    if failed_conditions(exc)[:1] == [True]:
-        raise AccountGone("the account this token was issued for no longer exists") from exc
+    The index is the one way to find an order without its owner; a caller that needs the order as
+    last written reads it again by the keys this gives.
+    """
+    try:
+        response = client.query(
+            TableName=table_name,
+            IndexName=ORDER_BY_ID_INDEX,
+            KeyConditionExpression="gsi4pk = :order",
+            ExpressionAttributeValues=to_item({":order": order_sk(order_id)}),
+        )
+    except (ClientError, BotoCoreError) as exc:
+        raise unavailable(exc) from exc
+    items = response.get("Items", [])
+    return from_item(items[0]) if items else None
 
 
 def order_item(order: Order) -> dict[str, AttributeValueTypeDef]:
@@ -126,8 +187,12 @@ def order_item(order: Order) -> dict[str, AttributeValueTypeDef]:
             "sk": order_sk(order.id),
             "entity": "order",
             **values,
-            "gsi1pk": status_partition(order.user_id, order.status),
+            **status_attributes(order.status, user_id=order.user_id),
             "gsi1sk": order_sk(order.id),
+            # OrdersByStatus shares gsi3pk's partition per status across every customer; OrderById
+            # finds the order from its id alone (operators, refunds).
+            "gsi3sk": order_sk(order.id),
+            "gsi4pk": order_sk(order.id),
             "gsi2pk": PENDING_PARTITION if pending else None,
             "gsi2sk": order.created_at if pending else None,
         }
@@ -136,6 +201,22 @@ def order_item(order: Order) -> dict[str, AttributeValueTypeDef]:
 
 def order_from_item(item: dict[str, Any]) -> Order:
     return Order.model_validate(from_item(item), strict=False)
+
+
+def stock_key(sku: str) -> dict[str, AttributeValueTypeDef]:
+    return to_item({"pk": product_pk(sku), "sk": STOCK_SK})
+
+
+def release_stock(table: str, sku: str, quantity: int) -> dict[str, Any]:
+    """The transaction item that puts `quantity` units of `sku` back in stock."""
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": stock_key(sku),
+            "UpdateExpression": "ADD stock :quantity",
+            "ExpressionAttributeValues": to_item({":quantity": quantity}),
+        }
+    }
 
 
 class DynamoUserRepository:
@@ -149,16 +230,16 @@ class DynamoUserRepository:
         self._consistent = consistent_reads
 
     def add(self, user: User, credential: Credential) -> None:
-        profile = to_item(
-            {"pk": user_pk(user.id), "sk": PROFILE_SORT_KEY, "entity": "user", **user.model_dump(mode="json")}
-        )
+        profile = to_item({"pk": user_pk(user.id), "sk": PROFILE_SK, "entity": "user", **user.model_dump(mode="json")})
         lock = to_item(
             {"pk": f"EMAIL#{credential.email}", "sk": "CREDENTIAL", "entity": "credential", **credential.model_dump()}
         )
-        try:
-            # The email item is the uniqueness lock: both puts succeed together or not at all,
-            # so two concurrent registrations of one address leave exactly one user.
-            self._client.transact_write_items(
+        # The email item is the uniqueness lock: both puts succeed together or not at all,
+        # so two concurrent registrations of one address leave exactly one user. Only the lock's
+        # failed condition means the email is taken; a transaction cancelled by a concurrent
+        # write or throttling raises `Contention`, a retryable 503.
+        result = transact_write(
+            lambda: self._client.transact_write_items(
                 TransactItems=[
                     {
                         "Put": {
@@ -175,16 +256,18 @@ class DynamoUserRepository:
                         }
                     },
                 ]
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "TransactionCanceledException":
-                raise Conflict("an account with this email already exists") from exc
-            raise unavailable(exc) from exc
-        except BotoCoreError as exc:
-            raise unavailable(exc) from exc
+            ),
+            "the user store",
+        )
+        if isinstance(result, TransactionCancelled):
+            if result.failed(0):
+                raise Conflict("an account with this email already exists")
+            # Only the profile failed: its id is a new ULID, so this registration was applied
+            # by an attempt whose answer was lost; a retry of the request finds the email taken.
+            raise Unavailable("the registration may have been applied; retry to find out")
 
     def get(self, user_id: str) -> User | None:
-        item = self._get({"pk": user_pk(user_id), "sk": PROFILE_SORT_KEY})
+        item = self._get({"pk": user_pk(user_id), "sk": PROFILE_SK})
         return None if item is None else User.model_validate(item)
 
     def credential_for(self, email: str) -> Credential | None:
@@ -220,11 +303,11 @@ class DynamoOrderRepository:
         self._client = client
         self._table = table_name
 
-    def add(self, order: Order, idempotency: IdempotencyRecord | None) -> None:
-        # One transaction, so the order is stored only while its owner's account exists (see
-        # `account_exists_check`).
-        items: list[TransactWriteItemTypeDef] = [
-            account_exists_check(self._table, order.user_id),
+    def add(self, order: Order, idempotency: IdempotencyRecord | None, products: Mapping[str, ProductSnapshot]) -> None:
+        # One transaction: the order is stored only while its owner's account exists (see
+        # `account_exists_check`), together with its idempotency record and each line's units.
+        items: list[dict[str, Any]] = [
+            dict(account_exists_check(self._table, order.user_id)),
             {
                 "Put": {
                     "TableName": self._table,
@@ -234,41 +317,101 @@ class DynamoOrderRepository:
             },
         ]
         if idempotency is not None:
-            record = to_item(
-                {
-                    "pk": user_pk(order.user_id),
-                    "sk": f"IDEMPOTENCY#{idempotency.key}",
-                    "entity": "idempotency",
-                    "order_id": idempotency.order_id,
-                    "fingerprint": idempotency.fingerprint,
-                    TTL_ATTRIBUTE: idempotency.expires_at,
-                }
-            )
-            items.append(
-                {"Put": {"TableName": self._table, "Item": record, "ConditionExpression": "attribute_not_exists(pk)"}}
-            )
-        try:
-            self._client.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "TransactionCanceledException":
-                raise_if_account_gone(exc)
-                if failed_conditions(exc)[1:2] == [True]:
-                    # The id is a new ULID of this request, so an order already under it can only
-                    # be this transaction, applied by an attempt whose answer was lost and then
-                    # retried by the SDK (DynamoDB would replay it by its ClientRequestToken).
-                    return
-                if idempotency is not None:
-                    existing = self.idempotency_record(order.user_id, idempotency.key)
-                    if existing is not None:
-                        raise IdempotencyKeyTaken(existing) from exc
-            raise unavailable(exc) from exc
-        except BotoCoreError as exc:
-            raise unavailable(exc) from exc
+            items.append(self._put_idempotency_record(order.user_id, idempotency))
+        lines_at = len(items)
+        for line in order.items:
+            items.append(self._take_stock(line.sku, line.quantity))
+            items.append(self._product_unchanged(products[line.sku]))
+        result = self._transact(items)
+        if not isinstance(result, TransactionCancelled):
+            return
+        if result.failed(0):
+            raise AccountGone("the account this token was issued for no longer exists")
+        if idempotency is not None and result.failed(2):
+            stored = result.items[2]
+            if stored is None:
+                raise Unavailable("the order store did not return the stored idempotency record")
+            raise IdempotencyKeyTaken(_idempotency_record(idempotency.key, from_item(stored)))
+        if result.failed(1):
+            # The id is a new ULID of this request, so an order already under it can only be this
+            # write itself, applied by an attempt whose answer was lost and then retried by the SDK.
+            return
+        shortages = []
+        for index, line in enumerate(order.items):
+            at = lines_at + 2 * index
+            if result.failed(at):
+                stock = result.items[at]
+                available = 0 if stock is None else int(from_item(stock).get("stock", 0))
+                shortages.append(Shortage(sku=line.sku, requested=line.quantity, available=available))
+        if shortages:
+            raise OutOfStock(shortages)
+        changed = [line.sku for index, line in enumerate(order.items) if result.failed(lines_at + 2 * index + 1)]
+        raise Conflict(f"the catalog changed while the order was placed ({', '.join(changed)}); place it again")
 
-    def get(self, user_id: str, order_id: str) -> Order | None:
+    def _transact(self, items: list[dict[str, Any]]) -> TransactionCancelled | None:
+        result = transact_write(
+            lambda: self._client.transact_write_items(TransactItems=items),  # type: ignore[arg-type]
+            "the order store",
+        )
+        return result if isinstance(result, TransactionCancelled) else None
+
+    def _put_idempotency_record(self, user_id: str, idempotency: IdempotencyRecord) -> dict[str, Any]:
+        record = to_item(
+            {
+                "pk": user_pk(user_id),
+                "sk": f"IDEMPOTENCY#{idempotency.key}",
+                "entity": "idempotency",
+                "order_id": idempotency.order_id,
+                "fingerprint": idempotency.fingerprint,
+                TTL_ATTRIBUTE: idempotency.expires_at,
+            }
+        )
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": record,
+                "ConditionExpression": "attribute_not_exists(pk)",
+                # The record that an earlier request stored comes back in the cancellation, so a
+                # replay needs no second read to learn which order the key made.
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+
+    def _take_stock(self, sku: str, quantity: int) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": stock_key(sku),
+                "UpdateExpression": "SET stock = stock - :quantity",
+                # Never below zero: of two orders for the last unit, one transaction fails here.
+                "ConditionExpression": "stock >= :quantity",
+                "ExpressionAttributeValues": to_item({":quantity": quantity}),
+                # The stock as it was tells the 409 how many units are short.
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+
+    def _product_unchanged(self, product: ProductSnapshot) -> dict[str, Any]:
+        # Every change of a product raises its version, so the snapshot's name and price are the
+        # product's current ones exactly when the version is still the one read.
+        return {
+            "ConditionCheck": {
+                "TableName": self._table,
+                "Key": to_item({"pk": product_pk(product.sku), "sk": PRODUCT_SK}),
+                "ConditionExpression": "#version = :version AND active = :active AND price = :price",
+                "ExpressionAttributeNames": {"#version": "version"},
+                "ExpressionAttributeValues": to_item(
+                    {":version": product.version, ":active": True, ":price": product.price}
+                ),
+            }
+        }
+
+    def get(self, user_id: str, order_id: str, *, consistent: bool = False) -> Order | None:
         try:
             response = self._client.get_item(
-                TableName=self._table, Key=to_item({"pk": user_pk(user_id), "sk": order_sk(order_id)})
+                TableName=self._table,
+                Key=to_item({"pk": user_pk(user_id), "sk": order_sk(order_id)}),
+                ConsistentRead=consistent,
             )
         except (ClientError, BotoCoreError) as exc:
             raise unavailable(exc) from exc
@@ -310,7 +453,43 @@ class DynamoOrderRepository:
         item = response.get("Item")
         if item is None:
             return None
-        values = from_item(item)
-        return IdempotencyRecord(
-            key=key, order_id=values["order_id"], fingerprint=values["fingerprint"], expires_at=values[TTL_ATTRIBUTE]
-        )
+        return _idempotency_record(key, from_item(item))
+
+
+def _idempotency_record(key: str, values: dict[str, Any]) -> IdempotencyRecord:
+    return IdempotencyRecord(
+        key=key, order_id=values["order_id"], fingerprint=values["fingerprint"], expires_at=values[TTL_ATTRIBUTE]
+    )
+
+
+class DynamoProductCatalog:
+    """Products (`PRODUCT#<sku>/PRODUCT`) as orders read them: name, price, currency, active, version."""
+
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def snapshots(self, skus: Sequence[str]) -> dict[str, ProductSnapshot]:
+        found: dict[str, ProductSnapshot] = {}
+        keys = [to_item({"pk": product_pk(sku), "sk": PRODUCT_SK}) for sku in dict.fromkeys(skus)]
+        for start in range(0, len(keys), _BATCH_GET_KEYS):
+            pending: dict[str, Any] = {
+                self._table: {
+                    "Keys": keys[start : start + _BATCH_GET_KEYS],
+                    # Consistent: a product changed a moment ago would fail the order's version check.
+                    "ConsistentRead": True,
+                    "ProjectionExpression": "sku, #name, price, currency, active, #version",
+                    "ExpressionAttributeNames": {"#name": "name", "#version": "version"},
+                }
+            }
+            while pending:
+                try:
+                    response = self._client.batch_get_item(RequestItems=pending)
+                except (ClientError, BotoCoreError) as exc:
+                    raise unavailable(exc) from exc
+                for item in response.get("Responses", {}).get(self._table, []):
+                    product = ProductSnapshot(**from_item(item))
+                    found[product.sku] = product
+                # Keys DynamoDB did not get to (throttling, size) come back to ask again.
+                pending = dict(response.get("UnprocessedKeys") or {})
+        return found

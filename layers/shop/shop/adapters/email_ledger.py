@@ -1,6 +1,6 @@
 """The DynamoDB adapter of the EmailLedger port: one marker item per email, under its user.
 
-The marker `USER#<user>/SENT_EMAIL#<kind>[#<order>]` is claimed with a conditional put before
+The marker `USER#<user>/SENT_EMAIL#<kind>[#<order>[#<refund>]]` is claimed with a conditional put before
 the send (`state = sending`, a random claim token, the claim time) and settled after it
 (`state = sent`, the SES message id). A claim is taken over only when it is still `sending`
 after its lease, which outlasts any live worker; see `shop.service_layer.notifications` for why.
@@ -28,7 +28,7 @@ _SENT = "sent"
 
 
 def marker_sort_key(key: EmailKey) -> str:
-    return f"SENT_EMAIL#{key.kind}" + (f"#{key.order_id}" if key.order_id else "")
+    return f"SENT_EMAIL#{key.kind}" + "".join(f"#{part}" for part in (key.order_id, key.refund_id) if part)
 
 
 class DynamoEmailLedger:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shop.domain.jobs import ChargeOrder, SendEmail, serialize_job
+from shop.domain.jobs import AnyJob, serialize_job
 from shop.errors import Unavailable
 from shop.observability import logger
 from shop.service_layer.ports import ReceivedMessage
@@ -26,7 +26,7 @@ class SqsJobQueue:
         self._client = client
         self._queue_url = queue_url
 
-    def send(self, job: ChargeOrder | SendEmail) -> None:
+    def send(self, job: AnyJob) -> None:
         try:
             self._client.send_message(
                 QueueUrl=self._queue_url,

@@ -1,19 +1,35 @@
-"""The payment provider: Stripe's PaymentIntents API through the stripe SDK, its key from Secrets Manager."""
+"""The payment provider: Stripe's PaymentIntents and Refunds APIs via the stripe SDK, its key from Secrets Manager."""
 
 from __future__ import annotations
 
-from typing import Literal, Protocol
+from typing import Literal, NoReturn, Protocol
 
 import stripe
 
 from shop.adapters.secret_values import CachedSecret
 from shop.errors import Misconfigured, Unavailable
-from shop.service_layer.ports import Charged, ChargeOutcome, ChargeRequest, Declined
+from shop.service_layer.ports import (
+    Charged,
+    ChargeOutcome,
+    ChargeRequest,
+    Declined,
+    Refunded,
+    RefundOutcome,
+    RefundRefused,
+    RefundRequest,
+)
 
 StripeErrorClass = Literal["decline", "transient", "configuration"]
 
 # A 409 from Stripe means another request with the same idempotency key is still running.
 _CONCURRENT_REQUEST = 409
+# Stripe's refusals of a refund: more than the unrefunded remainder, a charge refunded in full, a
+# payment without a successful charge (an invalid `payment_intent`). A retry would be refused again.
+_REFUND_REFUSAL_CODES = frozenset({"amount_too_large", "charge_already_refunded", "charge_not_refundable"})
+_REFUND_REFUSAL_PARAMS = frozenset({"amount", "payment_intent"})
+# A refund Stripe has not given up on; `pending` and `requires_action` settle later at the provider.
+_REFUND_ACCEPTED = frozenset({"succeeded", "pending", "requires_action"})
+_METADATA_VALUE_LIMIT = 500
 
 
 def classify_stripe_error(error: stripe.StripeError) -> StripeErrorClass:
@@ -59,7 +75,7 @@ class SecretsManagerApiKey:
 
 
 class StripePaymentGateway:
-    """Creates and confirms one PaymentIntent per order, with the order's idempotency key."""
+    """Creates and confirms one PaymentIntent per order, and one Refund per refund, each with its idempotency key."""
 
     def __init__(self, api_key: ApiKeySource, *, base_url: str, connect_timeout: float, read_timeout: float) -> None:
         self._api_key = api_key
@@ -90,6 +106,32 @@ class StripePaymentGateway:
             return self._declined_or_raise(error)
         return _outcome_of(intent)
 
+    def refund(self, request: RefundRequest) -> RefundOutcome:
+        client = self._client_for(self._api_key.key())
+        try:
+            refund = client.v1.refunds.create(
+                params={
+                    "payment_intent": request.payment_id,
+                    "amount": request.amount,
+                    # Stripe's own `reason` is an enum; ours is free text, kept for whoever reads the refund there.
+                    "metadata": {
+                        "order_id": request.order_id,
+                        "refund_id": request.refund_id,
+                        "reason": request.reason[:_METADATA_VALUE_LIMIT],
+                    },
+                },
+                options={"idempotency_key": request.idempotency_key},
+            )
+        except stripe.StripeError as error:
+            if _refund_refused(error):
+                return RefundRefused(code=error.code or "refund_refused", message=str(error.user_message or error))
+            self._raise(error)
+        if refund.status not in _REFUND_ACCEPTED:
+            return RefundRefused(
+                code=refund.failure_reason or f"refund_{refund.status}", message="the provider did not refund"
+            )
+        return Refunded(provider_refund_id=refund.id)
+
     def _client_for(self, key: str) -> stripe.StripeClient:
         if self._client is None or self._client[0] != key:
             client = stripe.StripeClient(
@@ -103,16 +145,24 @@ class StripePaymentGateway:
         return self._client[1]
 
     def _declined_or_raise(self, error: stripe.StripeError) -> Declined:
-        kind = classify_stripe_error(error)
-        if kind == "decline":
+        if classify_stripe_error(error) == "decline":
             return _declined(error)
-        if kind == "transient":
+        self._raise(error)
+
+    def _raise(self, error: stripe.StripeError) -> NoReturn:
+        if classify_stripe_error(error) == "transient":
             raise Unavailable(f"the payment provider failed transiently: {type(error).__name__}") from error
         if isinstance(error, stripe.AuthenticationError):
             self._api_key.forget()
         raise Misconfigured(
             f"the payment provider refused the request: {type(error).__name__} (HTTP {error.http_status}): {error}"
         ) from error
+
+
+def _refund_refused(error: stripe.StripeError) -> bool:
+    return isinstance(error, stripe.InvalidRequestError) and (
+        error.code in _REFUND_REFUSAL_CODES or error.param in _REFUND_REFUSAL_PARAMS
+    )
 
 
 def _declined(error: stripe.StripeError) -> Declined:

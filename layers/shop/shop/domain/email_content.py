@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from shop.domain.jobs import EmailKind
-from shop.domain.models import Order, User
+from shop.domain.models import CancellationReason, Order, Refund, User
 from shop.service_layer.ports import EmailMessage
 
 # ISO 4217 minor units of the currencies the shop accepts; the rest have two.
@@ -19,8 +19,8 @@ def format_money(amount: int, currency: str) -> str:
     return f"{currency} {amount // 100:,}.{amount % 100:02d}"
 
 
-def render_email(kind: EmailKind, user: User, order: Order | None) -> EmailMessage:
-    """The email of `kind` for `user`; receipts and failure notices need their order."""
+def render_email(kind: EmailKind, user: User, order: Order | None, refund: Refund | None = None) -> EmailMessage:
+    """The email of `kind` for `user`; every kind but the welcome needs its order, a refund notice its refund too."""
     if kind == "welcome":
         return _message(
             user,
@@ -30,12 +30,38 @@ def render_email(kind: EmailKind, user: User, order: Order | None) -> EmailMessa
     if order is None:
         raise ValueError(f"a {kind} email needs its order")
     total = format_money(order.total, order.currency)
+    if kind == "refund":
+        if refund is None:
+            raise ValueError("a refund email needs its refund")
+        amount = format_money(refund.amount, refund.currency)
+        return _message(
+            user,
+            f"Refund of {amount} for order {order.id}",
+            [
+                f"Hello {user.name},",
+                f"we have refunded {amount} of your payment of {total} for order {order.id}.",
+                f"Reason: {refund.reason}",
+                "It reaches your card within 5 to 10 business days, depending on your bank.",
+            ],
+        )
     if kind == "receipt":
         lines = [f"Hello {user.name},", f"we received your payment of {total} for order {order.id}. Thank you!"]
         lines += [
-            f"{item.quantity} x {item.sku} at {format_money(item.unit_price, order.currency)}" for item in order.items
+            f"{item.quantity} x {item.name} ({item.sku}) at {format_money(item.unit_price, order.currency)}"
+            for item in order.items
         ]
         return _message(user, f"Receipt for order {order.id}", lines)
+    if kind == "order_cancelled":
+        why = (
+            "it was not paid in time"
+            if order.cancellation_reason is CancellationReason.ABANDONED
+            else "you cancelled it"
+        )
+        return _message(
+            user,
+            f"Order {order.id} cancelled",
+            [f"Hello {user.name},", f"order {order.id} for {total} is cancelled: {why}. Nothing was charged."],
+        )
     return _message(
         user,
         f"Payment failed for order {order.id}",

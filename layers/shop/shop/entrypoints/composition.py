@@ -6,20 +6,30 @@ come from the standard AWS_ENDPOINT_URL variables, so nothing here knows where i
 
 from __future__ import annotations
 
+from shop.adapters.admin_orders import DynamoAdminOrders
 from shop.adapters.aws_clients import dynamodb_client, secrets_client, sqs_client
-from shop.adapters.dynamo import DynamoOrderRepository, DynamoUserRepository
+from shop.adapters.dynamo import DynamoOrderRepository, DynamoProductCatalog, DynamoUserRepository
 from shop.adapters.login_attempts import DynamoLoginAttempts
+from shop.adapters.order_ledger import DynamoOrderLedger
 from shop.adapters.passwords import PasswordHasher
+from shop.adapters.products import DynamoProductRepository
+from shop.adapters.refund_ledger import DynamoRefundLedger
 from shop.adapters.secret_values import CachedSecret
 from shop.adapters.signing_keys import SecretsManagerSigningKey
 from shop.adapters.sqs import SqsJobQueue
+from shop.adapters.user_roles import DynamoUserRoles
 from shop.domain.clock import SystemClock
 from shop.entrypoints.settings import Settings
 from shop.service_layer.accounts import AccountService, LoginService, RegistrationService
+from shop.service_layer.admin_orders import AdminOrderService
+from shop.service_layer.cancellation import CancellationService
+from shop.service_layer.catalog import CatalogService
 from shop.service_layer.cursors import CursorCodec
 from shop.service_layer.orders import OrderService
 from shop.service_layer.ports import LoginBackoff, LoginFailureLimit
 from shop.service_layer.readiness import ReadinessProbe
+from shop.service_layer.refunds import RefundService
+from shop.service_layer.roles import RoleService
 from shop.service_layer.tokens import TokenService
 
 _CLOCK = SystemClock()
@@ -72,8 +82,10 @@ def login_service(settings: Settings) -> LoginService:
 
 
 def order_service(settings: Settings) -> OrderService:
+    dynamodb = dynamodb_client()
     return OrderService(
-        DynamoOrderRepository(dynamodb_client(), settings.table_name),
+        DynamoOrderRepository(dynamodb, settings.table_name),
+        DynamoProductCatalog(dynamodb, settings.table_name),
         SqsJobQueue(sqs_client(), settings.payments_queue_url),
         CursorCodec(signing_key(settings)),
         _CLOCK,
@@ -82,6 +94,44 @@ def order_service(settings: Settings) -> OrderService:
     )
 
 
+def cancellation_service(settings: Settings) -> CancellationService:
+    return CancellationService(
+        DynamoOrderLedger(dynamodb_client(), settings.table_name),
+        SqsJobQueue(sqs_client(), settings.notifications_queue_url),
+        _CLOCK,
+    )
+
+
 def readiness_probe(settings: Settings) -> ReadinessProbe:
     queues = {"payments": settings.payments_queue_url, "notifications": settings.notifications_queue_url}
     return ReadinessProbe(dynamodb_client(), settings.table_name, sqs_client(), queues)
+
+
+def catalog_service(settings: Settings) -> CatalogService:
+    return CatalogService(
+        DynamoProductRepository(dynamodb_client(), settings.table_name), CursorCodec(signing_key(settings)), _CLOCK
+    )
+
+
+def admin_order_service(settings: Settings) -> AdminOrderService:
+    sqs = sqs_client()
+    return AdminOrderService(
+        DynamoAdminOrders(dynamodb_client(), settings.table_name),
+        SqsJobQueue(sqs, settings.payments_queue_url),
+        SqsJobQueue(sqs, settings.notifications_queue_url),
+        CursorCodec(signing_key(settings)),
+        _CLOCK,
+    )
+
+
+def role_service(table_name: str) -> RoleService:
+    return RoleService(DynamoUserRoles(dynamodb_client(), table_name))
+
+
+def refund_service(settings: Settings) -> RefundService:
+    return RefundService(
+        DynamoRefundLedger(dynamodb_client(), settings.table_name),
+        SqsJobQueue(sqs_client(), settings.payments_queue_url),
+        _CLOCK,
+        idempotency_ttl_seconds=settings.idempotency_ttl_seconds,
+    )

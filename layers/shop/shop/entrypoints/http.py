@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -18,10 +19,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
 from shop.domain.models import Principal
+from shop.domain.permissions import authorize
 from shop.entrypoints.json_body import parse_json, require_json
 from shop.entrypoints.routes import Route
 from shop.errors import (
     Conflict,
+    Contention,
     DomainError,
     FieldProblem,
     Forbidden,
@@ -29,7 +32,10 @@ from shop.errors import (
     Invalid,
     MalformedRequest,
     NotFound,
+    OutOfStock,
     PayloadTooLarge,
+    PreconditionFailed,
+    PreconditionRequired,
     Throttled,
     Unauthenticated,
     Unavailable,
@@ -46,10 +52,12 @@ _STATUS: dict[type[DomainError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    PreconditionFailed: 412,
     PayloadTooLarge: 413,
     UnsupportedMediaType: 415,
     Invalid: 422,
     IdempotencyKeyMismatch: 422,
+    PreconditionRequired: 428,
     Throttled: 429,
     Unavailable: 503,
 }
@@ -121,7 +129,12 @@ class ApiRequest:
         if not user_id:
             raise Unauthenticated("no authenticated caller")
         roles = tuple(role for role in str(context.get("roles", "")).split(",") if role)
-        return Principal(user_id=str(user_id), roles=roles)
+        expires_at = _epoch_seconds(context.get("expires_at"))
+        # API Gateway serves the authorizer's answer from its cache for up to 300 s, also past the
+        # token's expiry: checking `exp` here keeps a revoked role from outliving the token.
+        if expires_at is not None and expires_at <= time.time():
+            raise Unauthenticated("the token has expired")
+        return Principal(user_id=str(user_id), roles=roles, expires_at=expires_at)
 
     def body_as[M: BaseModel](self, model: type[M]) -> M:
         """The body as `model`: 415 unless JSON, 413 over the size limit, 400 unreadable, 422 invalid."""
@@ -144,6 +157,16 @@ class ApiRequest:
             raise MalformedRequest("the request body is not valid base64") from exc
 
 
+def _epoch_seconds(value: object) -> int | None:
+    """The authorizer context carries numbers as strings (REST API) or as numbers (the local gateway)."""
+    if value is None or value == "":
+        return None
+    try:
+        return int(str(value))
+    except ValueError as exc:
+        raise Unauthenticated("the caller's token expiry is malformed") from exc
+
+
 def _validate[M: BaseModel](model: type[M], data: object, location: str) -> M:
     try:
         return model.model_validate(data)
@@ -160,6 +183,10 @@ def endpoint(
 ) -> Callable[[Callable[[ApiRequest], ApiResponse]], Callable[[dict[str, Any], Any], dict[str, Any]]]:
     """Turn `fn(ApiRequest) -> ApiResponse` into a Lambda handler with logging, metrics and error mapping."""
 
+    if not route.public and route.action is None:
+        raise ValueError(f"route {route.operation_id} is behind the authorizer but names no action to authorize")
+    action = route.action
+
     def decorate(fn: Callable[[ApiRequest], ApiResponse]) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
         @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
         @metrics.log_metrics(capture_cold_start_metric=True)
@@ -168,6 +195,8 @@ def endpoint(
             request = ApiRequest(event)
             logger.append_keys(operation=route.operation_id)
             try:
+                if action is not None:
+                    authorize(request.principal, action)
                 response = fn(request)
             except DomainError as error:
                 return problem_response(error, request)
@@ -202,7 +231,12 @@ def problem_response(error: DomainError, request: ApiRequest) -> dict[str, Any]:
     headers: dict[str, str] = {}
     if isinstance(error, Invalid) and error.fields:
         extra["errors"] = [{"location": f.location, "message": f.message} for f in error.fields]
-    if isinstance(error, Throttled):
+    if isinstance(error, OutOfStock):
+        extra["shortages"] = [
+            {"sku": s.sku, "requested": s.requested, "available": s.available, "short_by": s.short_by}
+            for s in error.shortages
+        ]
+    if isinstance(error, Throttled | Contention):
         headers["Retry-After"] = str(error.retry_after)
     if status >= 500:
         logger.warning("dependency unavailable", extra={"error": error.detail})

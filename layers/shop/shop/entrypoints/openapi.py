@@ -10,6 +10,7 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 from swagger_ui_bundle import swagger_ui_path
 
+from shop.domain.permissions import RULES, required_roles
 from shop.entrypoints.routes import ROUTES, Route
 
 TITLE = "Shop API"
@@ -103,6 +104,10 @@ def _operation(route: Route, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
     operation: dict[str, Any] = {"operationId": route.operation_id, "summary": route.summary}
     if route.public:
         operation["security"] = []
+    if route.action is not None:
+        roles = [role.value for role in required_roles(route.action)]
+        operation["x-required-roles"] = roles
+        operation["description"] = _roles_description(route, roles)
     parameters = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in _path_parameters(route.path)
@@ -111,16 +116,18 @@ def _operation(route: Route, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
         {
             "name": header.name,
             "in": "header",
-            "required": False,
+            "required": header.required,
             "description": header.description,
             "schema": TypeAdapter(header.value_type).json_schema(),
         }
         for header in route.headers
     ]
     if route.query is not None:
-        properties = route.query.model_json_schema(ref_template=_REF)["properties"]
+        query_schema = route.query.model_json_schema(ref_template=_REF)
+        required = set(query_schema.get("required", []))
         parameters += [
-            {"name": name, "in": "query", "required": False, "schema": schema} for name, schema in properties.items()
+            {"name": name, "in": "query", "required": name in required, "schema": schema}
+            for name, schema in query_schema["properties"].items()
         ]
     if parameters:
         operation["parameters"] = parameters
@@ -129,6 +136,14 @@ def _operation(route: Route, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
         operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
     operation["responses"] = _responses(route, refs)
     return operation
+
+
+def _roles_description(route: Route, roles: list[str]) -> str:
+    assert route.action is not None
+    text = f"Requires one of the roles: {', '.join(roles)} (action `{route.action.value}`); otherwise 403."
+    if RULES[route.action].own_only:
+        text += " Only on the caller's own resources: anyone else's is a 404."
+    return text
 
 
 def _responses(route: Route, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
@@ -159,6 +174,10 @@ def _responses(route: Route, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
         gateway |= _BODY_ROUTE_GATEWAY_ANSWERS
     for status, description in gateway.items():
         add(status, _GATEWAY_JSON, {"$ref": "#/components/schemas/GatewayMessage"}, description)
+    if route.etag:
+        answers[route.success_status]["headers"] = {
+            "ETag": {"description": "The product's version, for If-Match", "schema": {"type": "string"}}
+        }
     if 429 in route.errors:
         answers[429]["headers"] = {
             "Retry-After": {

@@ -65,6 +65,9 @@ class PipelineSettings(Settings):
     order_events_topic_arn: Annotated[str, Field(alias="ORDER_EVENTS_TOPIC_ARN", pattern=r"^arn:[^:]+:sns:")]
     # An order still pending this long after its last dispatch is sent to the payments queue again.
     stuck_order_seconds: Annotated[int, Field(alias="STUCK_ORDER_SECONDS", ge=60)] = 900
+    # An order pending this long after its creation, never claimed for charging, is cancelled and
+    # its units go back to stock (template PendingOrderHoldSeconds).
+    pending_order_hold_seconds: Annotated[int, Field(alias="PENDING_ORDER_HOLD_SECONDS", ge=60)] = 3600
     # The base and the cap of the retry schedule in `shop.domain.retries` (template RetryBaseSeconds and
     # RetryMaxSeconds); SQS hides a message for at most 12 hours.
     retry_base_seconds: Annotated[int, Field(alias="RETRY_BASE_SECONDS", ge=1, le=900)] = 15
@@ -86,6 +89,9 @@ class PipelineSettings(Settings):
         if self.worker_timeout_seconds >= self.worker_queue_visibility_timeout_seconds:
             # Else a batch still running comes back and is handed to a second worker.
             problems.append("WORKER_TIMEOUT_SECONDS must be below WORKER_QUEUE_VISIBILITY_TIMEOUT_SECONDS")
+        if self.pending_order_hold_seconds <= self.stuck_order_seconds:
+            # Else an order would be abandoned before the sweep ever sent its payment job again.
+            problems.append("PENDING_ORDER_HOLD_SECONDS must be above STUCK_ORDER_SECONDS")
         if self.email_claim_lease_seconds <= self.worker_timeout_seconds:
             # Else a delivery could take over the claim of a worker that is still sending.
             problems.append("EMAIL_CLAIM_LEASE_SECONDS must be above WORKER_TIMEOUT_SECONDS")

@@ -22,19 +22,22 @@ from shop.adapters.dynamo import DynamoUserRepository
 from shop.adapters.email_ledger import DynamoEmailLedger
 from shop.adapters.order_events import SnsOrderEventPublisher
 from shop.adapters.order_ledger import DynamoOrderLedger
+from shop.adapters.refund_ledger import DynamoRefundLedger
 from shop.adapters.secret_values import CachedSecret
 from shop.adapters.ses import SesEmailSender
 from shop.adapters.sqs import SqsJobQueue, SqsQueueMonitor, SqsRedelivery
 from shop.adapters.stripe_payments import SecretsManagerApiKey, StripePaymentGateway
 from shop.domain.clock import SystemClock
-from shop.domain.jobs import ChargeOrder, SendEmail
-from shop.domain.models import Order
+from shop.domain.jobs import ChargeOrder, PaymentJob, RefundOrder, SendEmail
+from shop.domain.models import Order, Refund
 from shop.domain.retries import retry_delay_seconds
 from shop.entrypoints.settings import ConfigurationError, PipelineSettings
+from shop.service_layer.cancellation import CancellationService
 from shop.service_layer.maintenance import MaintenanceService
 from shop.service_layer.notifications import NotificationBatch, NotificationService, PendingStatusEvent
 from shop.service_layer.payments import PaymentService
 from shop.service_layer.queue_worker import QueueWorker
+from shop.service_layer.refunds import RefundExecutor
 
 # What a job needs beyond its one slow call: a few DynamoDB and SQS round trips.
 _JOB_OVERHEAD_SECONDS = 2.0
@@ -59,7 +62,20 @@ def _retry_delay(settings: PipelineSettings) -> partial[int]:
     )
 
 
-def payment_service(settings: PipelineSettings) -> PaymentService:
+class PaymentJobs:
+    """The payment worker's two jobs over one gateway: charging orders and carrying out refunds."""
+
+    def __init__(self, charges: PaymentService, refunds: RefundExecutor) -> None:
+        self._charges = charges
+        self._refunds = refunds
+
+    def perform(self, job: PaymentJob) -> Order | Refund:
+        if isinstance(job, ChargeOrder):
+            return self._charges.charge_order(job)
+        return self._refunds.carry_out(job)
+
+
+def _gateway(settings: PipelineSettings) -> StripePaymentGateway:
     api_key = SecretsManagerApiKey(
         CachedSecret(
             secrets_client(),
@@ -69,21 +85,29 @@ def payment_service(settings: PipelineSettings) -> PaymentService:
             purpose="payment API key",
         )
     )
-    gateway = StripePaymentGateway(
+    return StripePaymentGateway(
         api_key,
         base_url=settings.payment_api_base_url,
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
         read_timeout=settings.payment_api_timeout_seconds,
     )
+
+
+def payment_jobs(settings: PipelineSettings) -> PaymentJobs:
+    gateway = _gateway(settings)
     notifications = SqsJobQueue(sqs_client(), settings.notifications_queue_url)
-    return PaymentService(DynamoOrderLedger(dynamodb_client(), settings.table_name), gateway, notifications, _CLOCK)
+    dynamodb = dynamodb_client()
+    return PaymentJobs(
+        PaymentService(DynamoOrderLedger(dynamodb, settings.table_name), gateway, notifications, _CLOCK),
+        RefundExecutor(DynamoRefundLedger(dynamodb, settings.table_name), gateway, notifications, _CLOCK),
+    )
 
 
-def payment_worker(settings: PipelineSettings) -> QueueWorker[ChargeOrder, Order]:
+def payment_worker(settings: PipelineSettings) -> QueueWorker[PaymentJob, Order | Refund]:
     redelivery = SqsRedelivery(sqs_client(), settings.payments_queue_url, settings.payments_dlq_url)
     return QueueWorker(
-        ChargeOrder,
-        payment_service(settings).charge_order,
+        (ChargeOrder, RefundOrder),
+        payment_jobs(settings).perform,
         redelivery,
         time_needed_ms=_budget_ms(settings, settings.payment_api_timeout_seconds),
         delay=_retry_delay(settings),
@@ -99,6 +123,7 @@ def notification_service(settings: PipelineSettings) -> NotificationService:
         DynamoEmailLedger(dynamodb, settings.table_name),
         SesEmailSender(sesv2_client(), settings.sender_email),
         SnsOrderEventPublisher(sns_client(), settings.order_events_topic_arn),
+        refunds=DynamoRefundLedger(dynamodb, settings.table_name),
         clock=_CLOCK,
         claim_lease=timedelta(seconds=settings.email_claim_lease_seconds),
     )
@@ -123,12 +148,16 @@ class NotificationWorker:
 
 
 def maintenance_service(settings: PipelineSettings) -> MaintenanceService:
+    ledger = DynamoOrderLedger(dynamodb_client(), settings.table_name)
+    notifications = SqsJobQueue(sqs_client(), settings.notifications_queue_url)
     return MaintenanceService(
-        DynamoOrderLedger(dynamodb_client(), settings.table_name),
+        ledger,
         SqsJobQueue(sqs_client(), settings.payments_queue_url),
+        CancellationService(ledger, notifications, _CLOCK),
         SqsQueueMonitor(sqs_client()),
         _CLOCK,
         stuck_after=timedelta(seconds=settings.stuck_order_seconds),
+        hold=timedelta(seconds=settings.pending_order_hold_seconds),
         dead_letter_queues={"payments": settings.payments_dlq_url, "notifications": settings.notifications_dlq_url},
         pause_payment_dispatch=settings.pause_payment_dispatch,
     )

@@ -26,7 +26,9 @@ class CursorCodec:
 
     def decode(self, cursor: str, *, owner: str, scope: str) -> DynamoKey:
         payload, _, signature = cursor.partition(".")
-        if not payload or not hmac.compare_digest(signature, self._sign(payload, owner, scope)):
+        # Compared as bytes: compare_digest refuses str with non-ASCII characters, which a client may send.
+        expected = self._sign(payload, owner, scope).encode()
+        if not payload or not hmac.compare_digest(signature.encode(), expected):
             raise MalformedRequest("the cursor is not valid for this query")
         try:
             decoded = json.loads(_b64decode(payload))

@@ -18,9 +18,9 @@ so a live worker is never overtaken; after that the next delivery takes it over 
 `EmailResentAfterUnknownOutcome`. We accept a rare duplicate there rather than a receipt that
 silently never arrives; the window is the few seconds of one SES call.
 
-Order status events (paid, payment failed) are published after the email, for the whole batch
-at once, and marked on the same marker; an event whose publish failed is retried with its
-message, and one published but not yet marked may be published again (at least once, with a
+Order status events (paid, payment failed, cancelled, and one per succeeded refund) are published after
+the email, for the whole batch at once, and marked on the same marker; an event whose publish
+failed is retried with its message, and one published but not yet marked may be published again (at least once, with a
 stable `event_id` for subscribers to drop duplicates).
 """
 
@@ -35,7 +35,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from shop.domain.clock import Clock
 from shop.domain.email_content import render_email
 from shop.domain.jobs import SendEmail
-from shop.domain.models import Order, OrderStatus, OrderStatusEvent, User
+from shop.domain.models import Order, OrderStatus, OrderStatusEvent, Refund, RefundStatus, User
 from shop.errors import NeedsOperator, OutcomeUnknown, PoisonMessage, Unavailable
 from shop.observability import logger, metrics
 from shop.service_layer.ports import (
@@ -47,13 +47,19 @@ from shop.service_layer.ports import (
     EmailSender,
     OrderEventPublisher,
     OrderLedger,
+    RefundReader,
     UserRepository,
 )
 from shop.service_layer.queue_worker import InvocationDeadline, QueueWorker
 
 CLAIM_LEASE = timedelta(minutes=5)
 
-_STATUS_FOR_KIND = {"receipt": OrderStatus.PAID, "payment_failed": OrderStatus.PAYMENT_FAILED}
+# A receipt still fits an order refunded since it was paid: its job may arrive after the refund's.
+_STATUSES_FOR_KIND = {
+    "receipt": frozenset({OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED}),
+    "payment_failed": frozenset({OrderStatus.PAYMENT_FAILED}),
+    "order_cancelled": frozenset({OrderStatus.CANCELLED}),
+}
 
 
 @dataclass(frozen=True)
@@ -75,10 +81,12 @@ class NotificationService:
         sender: EmailSender,
         events: OrderEventPublisher,
         *,
+        refunds: RefundReader,
         clock: Clock,
         claim_lease: timedelta = CLAIM_LEASE,
     ) -> None:
         self._users = users
+        self._refunds = refunds
         self._orders = orders
         self._ledger = ledger
         self._sender = sender
@@ -88,24 +96,23 @@ class NotificationService:
 
     def deliver(self, job: SendEmail) -> PendingStatusEvent | None:
         """Send the job's email unless it went out before; return the status event still to publish."""
-        # The worker reads users consistently, so a registration that queued this job is always
-        # seen: a missing user is one whose account was deleted, and no retry can bring it back.
-        user = self._users.get(job.user_id)
-        if user is None:
+        found = self._user_and_order(job)
+        if found is None:
             logger.warning("the user is gone; the email is dropped", extra={"kind": job.kind, "user_id": job.user_id})
             metrics.add_metric(name="NotificationDroppedUserGone", unit="Count", value=1)
             return None
-        order = self._order_for(job)
-        key = EmailKey(user_id=job.user_id, kind=job.kind, order_id=job.order_id)
+        user, order = found
+        refund = self._refund_for(job)
+        key = EmailKey(user_id=job.user_id, kind=job.kind, order_id=job.order_id, refund_id=job.refund_id)
         claim = self._ledger.claim(key, self._clock.now(), self._claim_lease)
         if isinstance(claim, EmailInFlight):
             raise Unavailable("another delivery holds the claim on this email")
         if isinstance(claim, EmailAlreadySent):
             logger.info("email already sent; not sending it again", extra={"kind": job.kind})
             metrics.add_metric(name="EmailDuplicateSuppressed", unit="Count", value=1)
-            return None if claim.event_published else _status_event(key, order)
-        self._send(key, claim, user, order)
-        return _status_event(key, order)
+            return None if claim.event_published else _status_event(key, order, refund)
+        self._send(key, claim, user, order, refund)
+        return _status_event(key, order, refund)
 
     def publish_status_events(self, pending: Sequence[PendingStatusEvent]) -> list[bool]:
         """Publish the events together; the result says, in order, which went out."""
@@ -118,22 +125,39 @@ class NotificationService:
         metrics.add_metric(name="OrderEventPublished", unit="Count", value=sum(published))
         return published
 
-    def _order_for(self, job: SendEmail) -> Order | None:
+    def _user_and_order(self, job: SendEmail) -> tuple[User, Order | None] | None:
+        """The job's user and order, read consistently; None when the user's account is gone."""
         if job.order_id is None:
+            user, order = self._users.get(job.user_id), None
+        else:
+            user, order = self._orders.customer_and_order(job.user_id, job.order_id)
+        if user is None:
+            # Both reads are consistent, so a registration that queued this job is always seen: a
+            # missing user is one whose account was deleted, and no retry can bring it back.
             return None
-        order = self._orders.get(job.user_id, job.order_id)
+        if job.order_id is None:
+            return user, None
         if order is None:
             raise PoisonMessage(f"order {job.order_id} of user {job.user_id} does not exist")
-        if order.status is not _STATUS_FOR_KIND[job.kind]:
+        # A refund email fits the order whatever its status now: the refund itself is checked.
+        if job.kind != "refund" and order.status not in _STATUSES_FOR_KIND[job.kind]:
             raise PoisonMessage(f"a {job.kind} email does not fit an order in status {order.status.value}")
-        return order
+        return user, order
 
-    def _send(self, key: EmailKey, claim: EmailClaim, user: User, order: Order | None) -> None:
+    def _refund_for(self, job: SendEmail) -> Refund | None:
+        if job.order_id is None or job.refund_id is None:
+            return None
+        refund = self._refunds.get(job.user_id, job.order_id, job.refund_id)
+        if refund is None or refund.status is not RefundStatus.SUCCEEDED:
+            raise PoisonMessage(f"refund {job.refund_id} of order {job.order_id} has not succeeded")
+        return refund
+
+    def _send(self, key: EmailKey, claim: EmailClaim, user: User, order: Order | None, refund: Refund | None) -> None:
         if claim.took_over:
             logger.warning("an earlier send of this email had an unknown outcome; sending again")
             metrics.add_metric(name="EmailResentAfterUnknownOutcome", unit="Count", value=1)
         try:
-            message_id = self._sender.send(render_email(key.kind, user, order))
+            message_id = self._sender.send(render_email(key.kind, user, order, refund))
         except OutcomeUnknown:
             # Keep the claim: it lapses after the lease, and only then may a delivery send again.
             raise
@@ -154,8 +178,11 @@ class NotificationService:
             logger.warning("order event published but not marked", extra={"event_id": item.event.event_id})
 
 
-def _status_event(key: EmailKey, order: Order | None) -> PendingStatusEvent | None:
-    return None if order is None else PendingStatusEvent(key=key, event=OrderStatusEvent.of(order))
+def _status_event(key: EmailKey, order: Order | None, refund: Refund | None) -> PendingStatusEvent | None:
+    if order is None:
+        return None
+    event = OrderStatusEvent.of(order) if refund is None else OrderStatusEvent.of_refund(order, refund)
+    return PendingStatusEvent(key=key, event=event)
 
 
 class NotificationBatch:

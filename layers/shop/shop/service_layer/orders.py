@@ -1,4 +1,11 @@
-"""Placing, reading and listing orders."""
+"""Placing, reading and listing orders.
+
+The client names products and quantities; names and prices come from the catalog, snapshotted on
+the order's lines. The order, its idempotency record and one conditional stock decrement per line
+are one DynamoDB transaction, with a check per line that the product still has the version whose
+price was snapshotted: stock never goes below zero, two customers never get the same last unit,
+and nobody pays a price that changed under them.
+"""
 
 from __future__ import annotations
 
@@ -16,14 +23,22 @@ from shop.domain.models import (
     IdempotencyKey,
     ListOrdersQuery,
     Order,
+    OrderLine,
     OrderPage,
     OrderStatus,
     OrderView,
 )
-from shop.errors import FieldProblem, IdempotencyKeyMismatch, Invalid, NotFound, Unavailable
+from shop.errors import FieldProblem, IdempotencyKeyMismatch, Invalid, NotFound, OutOfStock, Unavailable
 from shop.observability import logger, metrics
 from shop.service_layer.cursors import CursorCodec
-from shop.service_layer.ports import IdempotencyKeyTaken, IdempotencyRecord, JobQueue, OrderRepository
+from shop.service_layer.ports import (
+    IdempotencyKeyTaken,
+    IdempotencyRecord,
+    JobQueue,
+    OrderRepository,
+    ProductCatalog,
+    ProductSnapshot,
+)
 
 _IDEMPOTENCY_KEY: TypeAdapter[str] = TypeAdapter(IdempotencyKey)
 
@@ -41,6 +56,7 @@ class OrderService:
     def __init__(
         self,
         orders: OrderRepository,
+        catalog: ProductCatalog,
         payments: JobQueue,
         cursors: CursorCodec,
         clock: Clock,
@@ -49,6 +65,7 @@ class OrderService:
         pause_payment_dispatch: bool,
     ) -> None:
         self._orders = orders
+        self._catalog = catalog
         self._payments = payments
         self._cursors = cursors
         self._clock = clock
@@ -58,7 +75,16 @@ class OrderService:
     def place(
         self, user_id: str, request: CreateOrderRequest, *, idempotency_key: str | None, correlation_id: str
     ) -> Placement:
-        total = sum(item.quantity * item.unit_price for item in request.items)
+        products = self._catalog.snapshots([line.sku for line in request.items])
+        try:
+            lines = _priced_lines(request, products)
+        except Invalid:
+            # The retry of an order placed before its product was withdrawn still gets that order.
+            replay = self._earlier_placement(user_id, request, idempotency_key)
+            if replay is None:
+                raise
+            return replay
+        total = sum(line.quantity * line.unit_price for line in lines)
         if total > MAX_ORDER_TOTAL:
             raise Invalid(f"the order total {total} exceeds the maximum of {MAX_ORDER_TOTAL}")
         now = self._clock.now()
@@ -67,7 +93,7 @@ class OrderService:
             id=new_ulid(now),
             user_id=user_id,
             status=OrderStatus.PENDING_PAYMENT,
-            items=tuple(request.items),
+            items=lines,
             currency=request.currency,
             total=total,
             payment_method=request.payment_method,
@@ -84,9 +110,13 @@ class OrderService:
                 expires_at=int(now.timestamp()) + self._idempotency_ttl,
             )
         try:
-            self._orders.add(order, record)
+            self._orders.add(order, record, products)
         except IdempotencyKeyTaken as taken:
             return Placement(order=self._replay(user_id, request, taken.record), replayed=True)
+        except OutOfStock as short:
+            metrics.add_metric(name="OutOfStock", unit="Count", value=1)
+            logger.info("order refused: out of stock", extra={"skus": [s.sku for s in short.shortages]})
+            raise
         metrics.add_metric(name="OrderCreated", unit="Count", value=1)
         self._dispatch(order)
         return Placement(order=order, replayed=False)
@@ -106,10 +136,22 @@ class OrderService:
             cursor = self._cursors.encode(found.last_key, owner=user_id, scope=scope)
         return OrderPage(items=[OrderView.of(order) for order in found.orders], next_cursor=cursor)
 
+    def _earlier_placement(
+        self, user_id: str, request: CreateOrderRequest, idempotency_key: str | None
+    ) -> Placement | None:
+        if idempotency_key is None:
+            return None
+        record = self._orders.idempotency_record(user_id, _valid_idempotency_key(idempotency_key))
+        return None if record is None else Placement(order=self._replay(user_id, request, record), replayed=True)
+
     def _replay(self, user_id: str, request: CreateOrderRequest, record: IdempotencyRecord) -> Order:
         if record.fingerprint != _fingerprint(request):
             raise IdempotencyKeyMismatch("this Idempotency-Key was already used with a different request body")
-        return self.get(user_id, record.order_id)
+        # Consistent: a fast retry may arrive before an eventually consistent read sees the order.
+        order = self._orders.get(user_id, record.order_id, consistent=True)
+        if order is None:
+            raise NotFound(f"order {record.order_id} was not found")
+        return order
 
     def _dispatch(self, order: Order) -> None:
         if self._pause_dispatch:
@@ -124,6 +166,28 @@ class OrderService:
             # invite a client retry that creates a second order.
             logger.exception("payment job not sent; left for the reconciler", extra={"order_id": order.id})
             metrics.add_metric(name="PaymentJobDeferred", unit="Count", value=1)
+
+
+def _priced_lines(request: CreateOrderRequest, products: dict[str, ProductSnapshot]) -> tuple[OrderLine, ...]:
+    problems: list[FieldProblem] = []
+    lines: list[OrderLine] = []
+    for index, line in enumerate(request.items):
+        product = products.get(line.sku)
+        problem = None
+        if product is None:
+            problem = f"there is no product with sku {line.sku}"
+        elif not product.active:
+            problem = f"product {line.sku} is no longer sold"
+        elif product.currency != request.currency:
+            problem = f"product {line.sku} is priced in {product.currency}, the order is in {request.currency}"
+        else:
+            lines.append(OrderLine(sku=line.sku, name=product.name, quantity=line.quantity, unit_price=product.price))
+        if problem is not None:
+            problems.append(FieldProblem(location=f"body.items.{index}.sku", message=problem))
+    if problems:
+        named = "; ".join(f"{p.location.removeprefix('body.')}: {p.message}" for p in problems)
+        raise Invalid(f"some lines cannot be ordered: {named}", problems)
+    return tuple(lines)
 
 
 def _valid_idempotency_key(key: str) -> str:

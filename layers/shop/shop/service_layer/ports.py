@@ -5,10 +5,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Literal, Protocol
 
-from shop.domain.jobs import ChargeOrder, EmailKind, SendEmail
-from shop.domain.models import Credential, Order, OrderStatus, OrderStatusEvent, User
+from shop.domain.jobs import AnyJob, EmailKind
+from shop.domain.models import (
+    AdminOrderView,
+    CancellationReason,
+    Credential,
+    Order,
+    OrderStatus,
+    OrderStatusEvent,
+    Product,
+    ProductView,
+    Refund,
+    User,
+)
 
 DynamoKey = dict[str, dict[str, str]]
 
@@ -35,6 +46,25 @@ class IdempotencyKeyTaken(Exception):
     def __init__(self, record: IdempotencyRecord) -> None:
         super().__init__(record.key)
         self.record = record
+
+
+@dataclass(frozen=True)
+class ProductSnapshot:
+    """A product as an order reads it from the catalog: what it costs now, and at which version."""
+
+    sku: str
+    name: str
+    price: int
+    currency: str
+    active: bool
+    version: int
+
+
+class ProductCatalog(Protocol):
+    """The catalog as orders read it."""
+
+    def snapshots(self, skus: Sequence[str]) -> dict[str, ProductSnapshot]:
+        """The products of these skus that exist (a strongly consistent read); unknown skus are left out."""
 
 
 class UserRepository(Protocol):
@@ -115,10 +145,14 @@ class LoginAttempts(Protocol):
 class OrderRepository(Protocol):
     """Orders, stored under their owner."""
 
-    def add(self, order: Order, idempotency: IdempotencyRecord | None) -> None:
-        """Store the order (and its key) or nothing; raise `IdempotencyKeyTaken` on a used key."""
+    def add(self, order: Order, idempotency: IdempotencyRecord | None, products: Mapping[str, ProductSnapshot]) -> None:
+        """Store the order (and its key) and take its units from stock, or do nothing.
 
-    def get(self, user_id: str, order_id: str) -> Order | None: ...
+        Raise `IdempotencyKeyTaken` on a used key, `OutOfStock` naming every short line, and
+        `Conflict` when a product changed since `products` was read.
+        """
+
+    def get(self, user_id: str, order_id: str, *, consistent: bool = False) -> Order | None: ...
 
     def list(self, user_id: str, *, status: OrderStatus | None, limit: int, after: DynamoKey | None) -> OrderSlice:
         """The owner's orders, newest first."""
@@ -129,7 +163,7 @@ class OrderRepository(Protocol):
 class JobQueue(Protocol):
     """Where work that can wait goes."""
 
-    def send(self, job: ChargeOrder | SendEmail) -> None:
+    def send(self, job: AnyJob) -> None:
         """Enqueue the job; raise `Unavailable` when the queue cannot take it."""
 
 
@@ -173,11 +207,127 @@ class Declined:
 ChargeOutcome = Charged | Declined
 
 
+@dataclass(frozen=True)
+class RefundRequest:
+    """Money back on a captured payment, as the payment provider receives it."""
+
+    # Ours, unique per refund: every attempt at one refund is the same request at the provider.
+    refund_id: str
+    order_id: str
+    # The provider's id of the captured payment (`Charged.payment_id`).
+    payment_id: str
+    # Minor units; the provider refuses more than what is left unrefunded.
+    amount: int
+    reason: str = ""
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"refund-{self.refund_id}"
+
+
+@dataclass(frozen=True)
+class Refunded:
+    """The provider accepted the refund; the money is on its way back."""
+
+    provider_refund_id: str
+
+
+@dataclass(frozen=True)
+class RefundRefused:
+    """The provider will not refund: more than the remainder, nothing captured, already refunded."""
+
+    code: str
+    message: str
+
+
+RefundOutcome = Refunded | RefundRefused
+
+
 class PaymentGateway(Protocol):
-    """Charges an order's payment method."""
+    """Charges an order's payment method and gives money back on it."""
 
     def charge(self, request: ChargeRequest) -> ChargeOutcome:
         """Raise `Unavailable` when a later attempt may succeed, `Misconfigured` when none can."""
+
+    def refund(self, request: RefundRequest) -> RefundOutcome:
+        """Refund once per `request.idempotency_key`; raise as `charge` does."""
+
+
+@dataclass(frozen=True)
+class RefundIdempotencyRecord:
+    """Which refund of an order a caller's Idempotency-Key asked for, and with which body."""
+
+    key: str
+    refund_id: str
+    fingerprint: str
+    expires_at: int
+
+
+class RefundKeyTaken(Exception):
+    """An earlier request on this order stored the Idempotency-Key first; `record` is what it stored."""
+
+    def __init__(self, record: RefundIdempotencyRecord) -> None:
+        super().__init__(record.key)
+        self.record = record
+
+
+class RefundNotReserved(Exception):
+    """The order cannot take the refund (not refundable, or less left than asked); `order` as stored."""
+
+    def __init__(self, order: Order | None) -> None:
+        super().__init__(None if order is None else order.id)
+        self.order = order
+
+
+class RefundReader(Protocol):
+    """Reads one refund of an order."""
+
+    def get(self, user_id: str, order_id: str, refund_id: str) -> Refund | None:
+        """The refund as last written (a strongly consistent read)."""
+
+
+class RefundLedger(RefundReader, Protocol):
+    """Refunds and the order's refund counters, changed together and conditionally: never more than captured."""
+
+    def find_order(self, order_id: str) -> Order | None:
+        """The order with this id, whoever owns it; as last written."""
+
+    def reserve(self, order: Order, refund: Refund, record: RefundIdempotencyRecord) -> None:
+        """Store the pending refund, its key, and its amount reserved on the order, all or nothing.
+
+        Raise `RefundKeyTaken` when the key was used on this order, `RefundNotReserved` when the
+        order is not refundable or has less left than the refund asks.
+        """
+
+    def idempotency_record(self, user_id: str, order_id: str, key: str) -> RefundIdempotencyRecord | None: ...
+
+    def get_with_order(self, user_id: str, order_id: str, refund_id: str) -> tuple[Refund, Order] | None:
+        """The refund and its order, read together as last written; None when either is missing."""
+
+    def complete(self, refund: Refund, order: Order, outcome: Refunded, at: datetime) -> Refund:
+        """Mark a pending refund succeeded and add it to the order's refunded amount; the refund as stored.
+
+        `order` is the order as read with the refund; it is read again if another refund settled since.
+        """
+
+    def release(self, refund: Refund, outcome: RefundRefused, at: datetime) -> Refund:
+        """Mark a pending refund failed and free its reservation on the order; the refund as stored."""
+
+
+@dataclass(frozen=True)
+class ChargeStart:
+    """The order is claimed for charging; `first_attempt` is when the first delivery claimed it."""
+
+    order: Order
+    first_attempt: datetime
+
+
+@dataclass(frozen=True)
+class Transition:
+    """The order as stored after a status change; `done_now` is False when this call changed nothing."""
+
+    order: Order
+    done_now: bool
 
 
 @dataclass(frozen=True)
@@ -194,11 +344,21 @@ class OrderLedger(Protocol):
     def get(self, user_id: str, order_id: str) -> Order | None:
         """The order as last written (a strongly consistent read)."""
 
-    def record_charge_attempt(self, order: Order, at: datetime) -> datetime | None:
-        """Note the first charge attempt and return its time; None when the order is no longer pending."""
+    def customer_and_order(self, user_id: str, order_id: str) -> tuple[User | None, Order | None]:
+        """The user and one of their orders as last written, in one read of the user's partition."""
 
-    def settle(self, order: Order, outcome: ChargeOutcome, at: datetime) -> Order:
-        """Move a pending order to paid or payment_failed; return it as stored, whoever settled it."""
+    def begin_charge(self, user_id: str, order_id: str, at: datetime) -> ChargeStart | Order | None:
+        """Claim a pending order for charging (the claim ends its cancellability).
+
+        `ChargeStart` when the order is pending, the stored order when it is settled or cancelled,
+        None when there is no such order.
+        """
+
+    def settle(self, order: Order, outcome: ChargeOutcome, at: datetime) -> Transition:
+        """Move a pending order to paid, or to payment_failed with its units back in stock; return it as stored."""
+
+    def cancel(self, order: Order, reason: CancellationReason, at: datetime) -> Transition:
+        """Cancel a pending order that was never charged and put its units back, in one transaction."""
 
     def hold_for_review(self, order: Order, reason: str) -> None:
         """Take a pending order out of automatic dispatch; a person settles it."""
@@ -236,6 +396,7 @@ class EmailKey:
     user_id: str
     kind: EmailKind
     order_id: str | None = None
+    refund_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -307,3 +468,77 @@ class QueueMonitor(Protocol):
     """Reads queue depths."""
 
     def visible_messages(self, queue_url: str) -> int: ...
+
+
+@dataclass(frozen=True)
+class ProductSlice:
+    """One page of an index Query: the products, and where the next page starts."""
+
+    products: list[Product]
+    last_key: DynamoKey | None
+
+
+@dataclass(frozen=True)
+class ProductChanges:
+    """A PATCH as the store applies it: the product fields' new values, and a stock delta."""
+
+    fields: Mapping[str, object]
+    stock_delta: int | None
+
+
+CatalogIndex = Literal["sku", "name"]
+
+
+class ProductRepository(Protocol):
+    """Products (`PRODUCT#<sku>/PRODUCT`) and their stock (`PRODUCT#<sku>/STOCK`)."""
+
+    def add(self, product: Product, stock: int) -> None:
+        """Store both or neither; raise `Conflict` when the sku exists."""
+
+    def get(self, sku: str, *, consistent: bool = False) -> ProductView | None:
+        """The product with its stock, in one read of its partition."""
+
+    def update(self, sku: str, expected_version: int, changes: ProductChanges, at: datetime) -> ProductView:
+        """Apply the changes if the product is at `expected_version` and stock stays at 0 or above.
+
+        Raise `NotFound`, `PreconditionFailed` (another version), or `Conflict` (stock would go negative).
+        """
+
+    def page(self, index: CatalogIndex, prefix: str | None, limit: int, after: DynamoKey | None) -> ProductSlice:
+        """Active products in the index's order, optionally those whose key starts with `prefix` (lower case)."""
+
+    def stock_of(self, skus: Sequence[str]) -> dict[str, int]:
+        """Units on hand of each sku, in one batch read."""
+
+
+@dataclass(frozen=True)
+class AdminOrderSlice:
+    orders: list[AdminOrderView]
+    last_key: DynamoKey | None
+
+
+ReviewDecision = Literal["retry", "fail"]
+
+
+class AdminOrderStore(Protocol):
+    """Every customer's orders, as operators read them and settle the ones held for review."""
+
+    def by_status(self, status: OrderStatus, *, limit: int, after: DynamoKey | None) -> AdminOrderSlice:
+        """Orders in one status across all customers, newest first (an index Query, never a Scan)."""
+
+    def find(self, order_id: str) -> AdminOrderView | None:
+        """The order with this id, whoever owns it."""
+
+    def resolve(self, order: AdminOrderView, decision: ReviewDecision, by: str, at: datetime) -> AdminOrderView | None:
+        """Record the decision on an order still held for review; None when it is not held (any more)."""
+
+
+class UserRoleStore(Protocol):
+    """Users' roles, on the profile and on the credential that login reads them from."""
+
+    def set_roles(
+        self, user_id: str, roles: tuple[str, ...], *, expected: tuple[str, ...] | None = None
+    ) -> User | None:
+        """Replace the roles (if login still reads `expected`, when given); None when the user does not exist."""
+
+    def credential_for(self, email: str) -> Credential | None: ...

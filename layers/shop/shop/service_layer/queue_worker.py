@@ -20,7 +20,7 @@ from typing import NoReturn, Protocol
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from shop.domain.jobs import ChargeOrder, SendEmail, parse_job
+from shop.domain.jobs import AnyJob, parse_job
 from shop.domain.retries import retry_delay_seconds
 from shop.errors import DomainError, NeedsOperator, PoisonMessage, Unavailable
 from shop.observability import logger, metrics
@@ -53,19 +53,20 @@ def received_message(record: SQSRecord) -> ReceivedMessage:
     )
 
 
-class QueueWorker[J: ChargeOrder | SendEmail, R]:
+class QueueWorker[J: AnyJob, R]:
     """The record handler of one queue: parses the job, performs it, and backs off or parks failures."""
 
     def __init__(
         self,
-        job_type: type[J],
+        # The payments queue carries two job types, given as a tuple.
+        job_type: type[J] | tuple[type[J], ...],
         perform: Callable[[J], R],
         redelivery: MessageRedelivery,
         *,
         time_needed_ms: int,
         delay: Callable[[int], int] = retry_delay_seconds,
     ) -> None:
-        self._job_type: type[J] = job_type
+        self._job_type = job_type
         self._perform: Callable[[J], R] = perform
         self._redelivery = redelivery
         self._time_needed_ms = time_needed_ms

@@ -37,5 +37,10 @@ def policy_for(authorization_header: str | None, method_arn: str, tokens: TokenS
             ],
         },
         # Authorizer context values must be strings, numbers or booleans: no lists.
-        "context": {"user_id": principal.user_id, "roles": ",".join(principal.roles)},
+        "context": {
+            "user_id": principal.user_id,
+            "roles": ",".join(principal.roles),
+            # The routes refuse the caller past it, whatever API Gateway's cache still holds.
+            "expires_at": principal.expires_at,
+        },
     }

@@ -73,7 +73,7 @@ class TokenService:
         roles = claims.get("roles", [])
         if not isinstance(claims["sub"], str) or not isinstance(roles, list):
             raise Unauthenticated("the token's claims are malformed")
-        return Principal(user_id=claims["sub"], roles=tuple(str(role) for role in roles))
+        return Principal(user_id=claims["sub"], roles=tuple(str(role) for role in roles), expires_at=int(claims["exp"]))
 
     def _check_times(self, claims: dict[str, Any]) -> None:
         times = [claims["iat"], claims["nbf"], claims["exp"]]
