@@ -68,6 +68,9 @@ MATRIX: dict[str, Case] = {
     "ready": Case(everyone(200)),
     "openapi": Case(everyone(200)),
     "docs": Case(everyone(200)),
+    "docsStylesheet": Case(everyone(200)),
+    "docsScript": Case(everyone(200)),
+    "docsInitializer": Case(everyone(200)),
     "listProducts": Case(everyone(200), query={}),
     "getProduct": Case(everyone(200), path={"sku": "{sku}"}),
     "createProduct": Case(
