@@ -12,6 +12,7 @@ import pytest
 from shop.adapters.order_ledger import DynamoOrderLedger
 from shop.domain.models import Order
 from shop.entrypoints import first_admin
+from tests.support.catalog import stock_of
 from tests.support.events import api_event, json_body
 
 Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
@@ -128,7 +129,9 @@ def test_retry_sends_a_held_order_back_to_the_payment_worker_once(
 def test_fail_ends_a_held_order_in_payment_failed_with_its_failure_email(
     invoke: Invoke, dynamodb: Any, sqs: Any, function_env: dict[str, str]
 ) -> None:
+    # Given an order held for review, its units taken from stock
     ada = register(invoke, "ada@example.com")
+    in_stock = stock_of(dynamodb, function_env["TABLE_NAME"], "BOOK-001")
     order_id = held_order(invoke, dynamodb, function_env, ada)
     sqs.purge_queue(QueueUrl=function_env["NOTIFICATIONS_QUEUE_URL"])
 
@@ -143,6 +146,28 @@ def test_fail_ends_a_held_order_in_payment_failed_with_its_failure_email(
     failed = json_body(invoke("admin_list_orders", as_staff("admin_list_orders", query={"status": "payment_failed"})))
     own = json_body(invoke("list_orders", api_event("list_orders", user_id=ada, query={"status": "payment_failed"})))
     assert [order["id"] for order in failed["items"]] == [order_id] == [order["id"] for order in own["items"]]
+    # A failed order never takes its units: they went back with the decision.
+    assert stock_of(dynamodb, function_env["TABLE_NAME"], "BOOK-001") == in_stock
+
+
+def test_a_cancelled_order_moves_to_the_cancelled_status_of_the_operator_view(invoke: Invoke) -> None:
+    # Given a customer's pending order
+    ada = register(invoke, "ada@example.com")
+    order_id = place(invoke, ada)["id"]
+
+    # When the customer cancels it
+    cancelled = invoke("cancel_order", api_event("cancel_order", user_id=ada, path_parameters={"order_id": order_id}))
+
+    # Then staff find it among the cancelled orders, and no longer among the pending ones
+    def listed(status: str) -> list[str]:
+        page = json_body(
+            invoke("admin_list_orders", as_staff("admin_list_orders", "support", query={"status": status}))
+        )
+        return [order["id"] for order in page["items"]]
+
+    assert cancelled["statusCode"] == 200 and json_body(cancelled)["status"] == "cancelled"
+    assert listed("cancelled") == [order_id]
+    assert order_id not in listed("pending_payment")
 
 
 def test_an_order_not_held_cannot_be_resolved_and_support_may_not_resolve(invoke: Invoke) -> None:

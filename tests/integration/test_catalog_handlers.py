@@ -10,7 +10,10 @@ from tests.support.events import api_event, json_body, load_event
 
 Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 ADMIN = "01JDW3Q5Z8M1K7V2N4X6Y9AD00"
-SAMPLE = json.loads(load_event("create_product")["body"])
+# The table comes with the products the sample order orders (BOOK-001 among them): the sample
+# product, under a sku of its own, is new.
+SKU = "BOOK-003"
+SAMPLE = json.loads(load_event("create_product")["body"]) | {"sku": SKU}
 
 
 def create(invoke: Invoke, **fields: Any) -> dict[str, Any]:
@@ -37,10 +40,10 @@ def listing(invoke: Invoke, **query: str) -> dict[str, Any]:
 def test_an_admin_creates_a_product_and_anyone_reads_it_with_its_etag(invoke: Invoke) -> None:
     created = create(invoke)
 
-    read = get(invoke, "BOOK-001")
+    read = get(invoke, SKU)
 
     assert created["statusCode"] == 201 and created["headers"]["ETag"] == '"1"'
-    assert created["headers"]["Location"] == "/products/BOOK-001"
+    assert created["headers"]["Location"] == f"/products/{SKU}"
     assert read["statusCode"] == 200 and read["headers"]["ETag"] == '"1"'
     assert json_body(read) == json_body(created)
     assert json_body(read)["stock"] == 40
@@ -52,8 +55,8 @@ def test_creating_an_existing_sku_is_a_409_and_leaves_the_first_product(invoke: 
     again = create(invoke, name="Second", stock=1)
 
     assert again["statusCode"] == 409
-    assert json_body(get(invoke, "BOOK-001"))["name"] == "First"
-    assert json_body(get(invoke, "BOOK-001"))["stock"] == 40
+    assert json_body(get(invoke, SKU))["name"] == "First"
+    assert json_body(get(invoke, SKU))["stock"] == 40
 
 
 def test_a_customer_may_not_create_a_product(invoke: Invoke) -> None:
@@ -61,7 +64,7 @@ def test_a_customer_may_not_create_a_product(invoke: Invoke) -> None:
 
     assert response["statusCode"] == 403
     assert response["headers"]["Content-Type"] == "application/problem+json"
-    assert get(invoke, "BOOK-001")["statusCode"] == 404
+    assert get(invoke, SKU)["statusCode"] == 404
 
 
 def test_patch_needs_the_current_etag_and_stock_never_goes_below_zero(invoke: Invoke) -> None:
@@ -69,10 +72,10 @@ def test_patch_needs_the_current_etag_and_stock_never_goes_below_zero(invoke: In
     create(invoke)
 
     # When it is patched without, with the current and with a stale ETag, and past its stock
-    missing = patch(invoke, "BOOK-001", {"price": 1400}, None)
-    current = patch(invoke, "BOOK-001", {"price": 1400, "stock_delta": -30}, '"1"')
-    stale = patch(invoke, "BOOK-001", {"price": 1}, '"1"')
-    too_many = patch(invoke, "BOOK-001", {"stock_delta": -11}, '"2"')
+    missing = patch(invoke, SKU, {"price": 1400}, None)
+    current = patch(invoke, SKU, {"price": 1400, "stock_delta": -30}, '"1"')
+    stale = patch(invoke, SKU, {"price": 1}, '"1"')
+    too_many = patch(invoke, SKU, {"stock_delta": -11}, '"2"')
     unknown = patch(invoke, "NOPE", {"price": 1}, '"1"')
 
     # Then only the current one changed anything, and the stock stayed at or above zero
@@ -81,7 +84,7 @@ def test_patch_needs_the_current_etag_and_stock_never_goes_below_zero(invoke: In
     assert stale["statusCode"] == 412
     assert too_many["statusCode"] == 409 and "below zero" in json_body(too_many)["detail"]
     assert unknown["statusCode"] == 404
-    stored = json_body(get(invoke, "BOOK-001"))
+    stored = json_body(get(invoke, SKU))
     assert (stored["price"], stored["stock"], stored["version"]) == (1400, 10, 2)
 
 

@@ -71,10 +71,11 @@ def test_support_refunds_part_of_a_paid_order_once_and_the_customer_gets_one_ref
     assert (created["status"], created["amount"], created["currency"]) == ("pending", 1250, "EUR")
     [given_back] = provider_refunds(payment_provider, order)
     assert (given_back["amount"], given_back["metadata"]["refund_id"]) == (1250, created["id"])
-    # And the order is partially refunded, in its status partition
+    # And the order is partially refunded, in its status partitions (the owner's and the operators')
     item = stored_order(shop, dynamodb, user, order)
     assert (item["status"], item["refunded_amount"], item["refund_reserved"]) == ("partially_refunded", "1250", "1250")
     assert item["gsi1pk"] == f"USER#{user}#partially_refunded"
+    assert item["gsi3pk"] == "ORDERSTATUS#partially_refunded"
     view = json_body(
         shop.invoke("get_order", api_event("get_order", user_id=user, path_parameters={"order_id": order}))
     )
