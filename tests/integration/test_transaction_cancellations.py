@@ -81,6 +81,7 @@ def test_an_order_on_a_contended_sku_is_retried_and_takes_its_units_once(dynamod
     seed_products(dynamodb, table, (SeedProduct("BOOK-1", "A book", 1250, stock=5), SeedProduct("PEN", "A pen", 300)))
     client = ConflictingTransactions(dynamodb, conflicts=2)
     order = make_order()
+    dynamodb.put_item(TableName=table, Item={"pk": {"S": f"USER#{order.user_id}"}, "sk": {"S": "PROFILE"}})
 
     orders = DynamoOrderRepository(client, table)  # type: ignore[arg-type]
     orders.add(order, None, DynamoProductCatalog(dynamodb, table).snapshots(["BOOK-1", "PEN"]))
