@@ -21,7 +21,7 @@ from tests.support.cloud import RunningCloud
 
 PASSWORD = "correct horse battery staple"
 ORDER = {
-    "items": [{"sku": "BOOK-1", "quantity": 2, "unit_price": 1250}],
+    "items": [{"sku": "BOOK-1", "quantity": 2}],
     "currency": "EUR",
     "payment_method": "pm_card_visa",
 }

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from shop.adapters.conditional_writes import ConditionNotMet, TransactionCancelled, conditional_write, transact_write
 from shop.adapters.dynamo import (
     ORDERS_BY_STATUS_INDEX,
@@ -15,15 +13,14 @@ from shop.adapters.dynamo import (
     from_item,
     order_by_id,
     order_sk,
+    query_page,
     release_stock,
     status_attributes,
     to_item,
-    unavailable,
     user_pk,
 )
 from shop.domain.clock import isoformat
 from shop.domain.models import AdminOrderView, OrderStatus
-from shop.errors import Conflict
 from shop.service_layer.ports import AdminOrderSlice, DynamoKey, ReviewDecision
 
 if TYPE_CHECKING:
@@ -55,16 +52,7 @@ class DynamoAdminOrders:
             "ScanIndexForward": False,
             "Limit": limit,
         }
-        if after is not None:
-            query["ExclusiveStartKey"] = after
-        try:
-            response = self._client.query(**query)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ValidationException" and after is not None:
-                raise Conflict("the cursor does not fit this query") from exc
-            raise unavailable(exc) from exc
-        except BotoCoreError as exc:
-            raise unavailable(exc) from exc
+        response = query_page(self._client, query, after)
         last_key = response.get("LastEvaluatedKey")
         return AdminOrderSlice(
             orders=[_view(item) for item in response.get("Items", [])],

@@ -61,7 +61,7 @@ from shop.service_layer.ports import (
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, TransactWriteItemTypeDef
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, QueryOutputTypeDef, TransactWriteItemTypeDef
 
 BY_USER_STATUS_INDEX = "ByUserStatus"
 ORDERS_BY_STATUS_INDEX = "OrdersByStatus"
@@ -156,6 +156,24 @@ def account_exists_check(table: str, user_id: str) -> TransactWriteItemTypeDef:
             "ConditionExpression": "attribute_exists(pk)",
         }
     }
+
+
+def query_page(client: DynamoDBClient, query: dict[str, Any], after: DynamoKey | None) -> QueryOutputTypeDef:
+    """One page of a Query that starts after `after`, a key that came from a client's cursor.
+
+    DynamoDB answers a start key that does not fit the query's table or index with a
+    ValidationException: that is the cursor's fault (a 409), not the store's.
+    """
+    if after is not None:
+        query["ExclusiveStartKey"] = after
+    try:
+        return client.query(**query)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ValidationException" and after is not None:
+            raise Conflict("the cursor does not fit this query") from exc
+        raise unavailable(exc) from exc
+    except BotoCoreError as exc:
+        raise unavailable(exc) from exc
 
 
 def order_by_id(client: DynamoDBClient, table_name: str, order_id: str) -> dict[str, Any] | None:
@@ -427,16 +445,7 @@ class DynamoOrderRepository:
             query["IndexName"] = BY_USER_STATUS_INDEX
             query["KeyConditionExpression"] = "gsi1pk = :pk"
             query["ExpressionAttributeValues"] = to_item({":pk": status_partition(user_id, status)})
-        if after is not None:
-            query["ExclusiveStartKey"] = after
-        try:
-            response = self._client.query(**query)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ValidationException" and after is not None:
-                raise Conflict("the cursor does not fit this query") from exc
-            raise unavailable(exc) from exc
-        except BotoCoreError as exc:
-            raise unavailable(exc) from exc
+        response = query_page(self._client, query, after)
         orders = [order_from_item(item) for item in response.get("Items", [])]
         last_key = response.get("LastEvaluatedKey")
         return OrderSlice(orders=orders, last_key=None if last_key is None else dict(last_key))  # type: ignore[arg-type]

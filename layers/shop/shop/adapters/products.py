@@ -25,6 +25,7 @@ from shop.adapters.dynamo import (
     STOCK_SK,
     from_item,
     product_pk,
+    query_page,
     to_item,
     unavailable,
 )
@@ -191,16 +192,7 @@ class DynamoProductRepository:
             query["KeyConditionExpression"] += f" AND begins_with({sort_key}, :prefix)"
             values[":prefix"] = prefix
         query["ExpressionAttributeValues"] = to_item(values)
-        if after is not None:
-            query["ExclusiveStartKey"] = after
-        try:
-            response = self._client.query(**query)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ValidationException" and after is not None:
-                raise Conflict("the cursor does not fit this query") from exc
-            raise unavailable(exc) from exc
-        except BotoCoreError as exc:
-            raise unavailable(exc) from exc
+        response = query_page(self._client, query, after)
         products = [Product.model_validate(from_item(item)) for item in response.get("Items", [])]
         last_key = response.get("LastEvaluatedKey")
         return ProductSlice(products=products, last_key=None if last_key is None else dict(last_key))  # type: ignore[arg-type]
