@@ -9,10 +9,7 @@ and nobody pays a price that changed under them.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-
-from pydantic import TypeAdapter, ValidationError
 
 from shop.domain.clock import Clock, isoformat
 from shop.domain.ids import new_ulid
@@ -20,7 +17,6 @@ from shop.domain.jobs import ChargeOrder
 from shop.domain.models import (
     MAX_ORDER_TOTAL,
     CreateOrderRequest,
-    IdempotencyKey,
     ListOrdersQuery,
     Order,
     OrderLine,
@@ -31,6 +27,7 @@ from shop.domain.models import (
 from shop.errors import FieldProblem, IdempotencyKeyMismatch, Invalid, NotFound, OutOfStock, Unavailable
 from shop.observability import logger, metrics
 from shop.service_layer.cursors import CursorCodec
+from shop.service_layer.idempotency import fingerprint, valid_idempotency_key
 from shop.service_layer.ports import (
     IdempotencyKeyTaken,
     IdempotencyRecord,
@@ -39,8 +36,6 @@ from shop.service_layer.ports import (
     ProductCatalog,
     ProductSnapshot,
 )
-
-_IDEMPOTENCY_KEY: TypeAdapter[str] = TypeAdapter(IdempotencyKey)
 
 
 @dataclass(frozen=True)
@@ -104,9 +99,9 @@ class OrderService:
         record = None
         if idempotency_key is not None:
             record = IdempotencyRecord(
-                key=_valid_idempotency_key(idempotency_key),
+                key=valid_idempotency_key(idempotency_key),
                 order_id=order.id,
-                fingerprint=_fingerprint(request),
+                fingerprint=fingerprint(request),
                 expires_at=int(now.timestamp()) + self._idempotency_ttl,
             )
         try:
@@ -141,11 +136,11 @@ class OrderService:
     ) -> Placement | None:
         if idempotency_key is None:
             return None
-        record = self._orders.idempotency_record(user_id, _valid_idempotency_key(idempotency_key))
+        record = self._orders.idempotency_record(user_id, valid_idempotency_key(idempotency_key))
         return None if record is None else Placement(order=self._replay(user_id, request, record), replayed=True)
 
     def _replay(self, user_id: str, request: CreateOrderRequest, record: IdempotencyRecord) -> Order:
-        if record.fingerprint != _fingerprint(request):
+        if record.fingerprint != fingerprint(request):
             raise IdempotencyKeyMismatch("this Idempotency-Key was already used with a different request body")
         # Consistent: a fast retry may arrive before an eventually consistent read sees the order.
         order = self._orders.get(user_id, record.order_id, consistent=True)
@@ -188,15 +183,3 @@ def _priced_lines(request: CreateOrderRequest, products: dict[str, ProductSnapsh
         named = "; ".join(f"{p.location.removeprefix('body.')}: {p.message}" for p in problems)
         raise Invalid(f"some lines cannot be ordered: {named}", problems)
     return tuple(lines)
-
-
-def _valid_idempotency_key(key: str) -> str:
-    try:
-        return _IDEMPOTENCY_KEY.validate_python(key)
-    except ValidationError as exc:
-        problems = [FieldProblem(location="header.Idempotency-Key", message=error["msg"]) for error in exc.errors()]
-        raise Invalid("the Idempotency-Key header must be 1 to 255 visible ASCII characters", problems) from exc
-
-
-def _fingerprint(request: CreateOrderRequest) -> str:
-    return hashlib.sha256(request.model_dump_json().encode()).hexdigest()

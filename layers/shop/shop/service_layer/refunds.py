@@ -16,11 +16,8 @@ Why the refunds of an order never add up to more than it captured:
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-
-from pydantic import TypeAdapter, ValidationError
 
 from shop.domain.clock import Clock, isoformat
 from shop.domain.ids import new_ulid
@@ -28,7 +25,6 @@ from shop.domain.jobs import RefundOrder, SendEmail
 from shop.domain.models import (
     REFUNDABLE_STATUSES,
     CreateRefundRequest,
-    IdempotencyKey,
     Order,
     Principal,
     Refund,
@@ -46,6 +42,7 @@ from shop.errors import (
     Unavailable,
 )
 from shop.observability import logger, metrics
+from shop.service_layer.idempotency import fingerprint, valid_idempotency_key
 from shop.service_layer.payments import IDEMPOTENCY_WINDOW
 from shop.service_layer.ports import (
     JobQueue,
@@ -57,8 +54,6 @@ from shop.service_layer.ports import (
     RefundNotReserved,
     RefundRequest,
 )
-
-_IDEMPOTENCY_KEY: TypeAdapter[str] = TypeAdapter(IdempotencyKey)
 
 
 @dataclass(frozen=True)
@@ -113,7 +108,7 @@ class RefundService:
         record = RefundIdempotencyRecord(
             key=key,
             refund_id=refund.id,
-            fingerprint=_fingerprint(request),
+            fingerprint=fingerprint(request),
             expires_at=int(now.timestamp()) + self._idempotency_ttl,
         )
         if request.amount > order.total:
@@ -130,7 +125,7 @@ class RefundService:
         return RefundPlacement(refund=refund, replayed=False)
 
     def _replay(self, order: Order, request: CreateRefundRequest, record: RefundIdempotencyRecord) -> Refund:
-        if record.fingerprint != _fingerprint(request):
+        if record.fingerprint != fingerprint(request):
             raise IdempotencyKeyMismatch("this Idempotency-Key was already used with a different request body")
         refund = self._refunds.get(order.user_id, order.id, record.refund_id)
         if refund is None:
@@ -225,12 +220,4 @@ def _required_idempotency_key(key: str | None) -> str:
     if key is None:
         problem = FieldProblem(location="header.Idempotency-Key", message="Field required")
         raise Invalid("a refund needs an Idempotency-Key header, so a retried request never refunds twice", [problem])
-    try:
-        return _IDEMPOTENCY_KEY.validate_python(key)
-    except ValidationError as exc:
-        problems = [FieldProblem(location="header.Idempotency-Key", message=error["msg"]) for error in exc.errors()]
-        raise Invalid("the Idempotency-Key header must be 1 to 255 visible ASCII characters", problems) from exc
-
-
-def _fingerprint(request: CreateRefundRequest) -> str:
-    return hashlib.sha256(request.model_dump_json().encode()).hexdigest()
+    return valid_idempotency_key(key)
